@@ -1,0 +1,64 @@
+from __future__ import annotations
+
+from django.db import models
+from django.db.models.functions import Lower
+
+
+def email_normalize(email: str) -> str:
+    """Fold case and surrounding spaces; plus-addressing stays distinct on purpose."""
+    return email.strip().lower()
+
+
+class Contact(models.Model):
+    """A person. Their way through the funnel is their `Lead`."""
+
+    email = models.EmailField(max_length=254, blank=True, default="")
+    first_name = models.CharField(max_length=100, blank=True, default="")
+    last_name = models.CharField(max_length=100, blank=True, default="")
+    company = models.CharField(max_length=200, blank=True, default="")
+    job_title = models.CharField(max_length=200, blank=True, default="")
+    phone = models.CharField(max_length=50, blank=True, default="")
+    country = models.CharField(max_length=100, blank=True, default="")
+    # The website's own id for the person (Segment's userId), when it sends one.
+    user_id = models.CharField(max_length=200, blank=True, default="")
+    traits = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                Lower("email"),
+                condition=~models.Q(email=""),
+                name="contact_email_ci_unique",
+                violation_error_message="A contact with this email already exists.",
+            ),
+            models.UniqueConstraint(
+                fields=["user_id"], condition=~models.Q(user_id=""), name="contact_user_id_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name or self.email or f"Contact {self.pk}"
+
+    def save(self, *args, **kwargs) -> None:
+        self.email = email_normalize(self.email)
+        super().save(*args, **kwargs)
+
+    @property
+    def name(self) -> str:
+        return f"{self.first_name} {self.last_name}".strip()
+
+
+class Visitor(models.Model):
+    """An anonymous browser, known by the anonymous id of its cookie."""
+
+    anonymous_id = models.CharField(max_length=200, unique=True)
+    contact = models.ForeignKey(
+        Contact, null=True, blank=True, on_delete=models.SET_NULL, related_name="visitors"
+    )
+    first_seen_at = models.DateTimeField()
+    last_seen_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return self.anonymous_id

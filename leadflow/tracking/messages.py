@@ -1,0 +1,171 @@
+"""Parse Segment tracking messages into plain values, with errors that name the field."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.utils.dateparse import parse_datetime
+
+from leadflow.people.models import email_normalize
+
+TYPES = ("identify", "track", "page")
+
+# Segment trait names (both spellings the libraries send) → contact fields.
+TRAIT_FIELDS = {
+    "firstName": "first_name",
+    "first_name": "first_name",
+    "lastName": "last_name",
+    "last_name": "last_name",
+    "company": "company",
+    "title": "job_title",
+    "jobTitle": "job_title",
+    "job_title": "job_title",
+    "phone": "phone",
+    "country": "country",
+}
+
+
+class MessageError(ValueError):
+    pass
+
+
+@dataclass
+class Message:
+    type: str
+    message_id: str
+    anonymous_id: str
+    user_id: str
+    name: str
+    url: str
+    properties: dict[str, Any]
+    context: dict[str, Any]
+    occurred_at: dt.datetime
+    email: str = ""
+    contact_fields: dict[str, str] = field(default_factory=dict)
+    traits: dict[str, Any] = field(default_factory=dict)
+
+
+def _text(raw: dict[str, Any], key: str, limit: int = 200) -> str:
+    value = raw.get(key)
+    if value is None:
+        return ""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        value = str(value)
+    if not isinstance(value, str):
+        raise MessageError(f"{key} must be a string")
+    value = value.strip()
+    if len(value) > limit:
+        raise MessageError(f"{key} is longer than {limit} characters")
+    return value
+
+
+def _object(raw: dict[str, Any], key: str) -> dict[str, Any]:
+    value = raw.get(key)
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise MessageError(f"{key} must be an object")
+    return value
+
+
+def _time(raw: dict[str, Any], key: str) -> dt.datetime | None:
+    value = raw.get(key)
+    if value in (None, ""):
+        return None
+    parsed = parse_datetime(value) if isinstance(value, str) else None
+    if parsed is None:
+        raise MessageError(f"{key} is not an ISO 8601 date-time")
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=dt.UTC)
+    return parsed
+
+
+def _contact_fields(traits: dict[str, Any]) -> dict[str, str]:
+    fields: dict[str, str] = {}
+    for trait, name in TRAIT_FIELDS.items():
+        value = traits.get(trait)
+        if isinstance(value, dict):  # Segment's company trait may be an object with a name
+            value = value.get("name")
+        if (
+            isinstance(value, str | int | float)
+            and not isinstance(value, bool)
+            and str(value).strip()
+        ):
+            fields[name] = str(value).strip()[:200]
+    address = traits.get("address")
+    if isinstance(address, dict) and isinstance(address.get("country"), str):
+        fields.setdefault("country", address["country"].strip()[:100])
+    return fields
+
+
+def message_parse(
+    raw: Any, *, type_: str | None, received_at: dt.datetime, max_bytes: int
+) -> Message:
+    """Validate one message. `type_` is the endpoint's type (None inside a batch)."""
+    if not isinstance(raw, dict):
+        raise MessageError("a message must be a JSON object")
+    if len(json.dumps(raw, separators=(",", ":"), default=str)) > max_bytes:
+        raise MessageError(f"message is larger than {max_bytes // 1024} KB")
+    kind = type_ or raw.get("type")
+    if kind not in TYPES:
+        raise MessageError(f"type must be one of {', '.join(TYPES)}")
+    message_id = _text(raw, "messageId")
+    if not message_id:
+        raise MessageError("messageId is required")
+    anonymous_id = _text(raw, "anonymousId")
+    user_id = _text(raw, "userId")
+    if not (anonymous_id or user_id):
+        raise MessageError("anonymousId or userId is required")
+    properties = _object(raw, "properties")
+    context = _object(raw, "context")
+    traits = _object(raw, "traits") or _object(context, "traits")
+
+    name = _text(raw, "event") if kind == "track" else _text(raw, "name")
+    if kind == "track" and not name:
+        raise MessageError("event is required for a track call")
+    page = _object(context, "page")
+    url = properties.get("url") if kind == "page" else None
+    url = (
+        url if isinstance(url, str) else page.get("url") if isinstance(page.get("url"), str) else ""
+    )
+
+    # Correct the client's clock as Segment does: shift its timestamp by the gap between its
+    # sentAt and our receipt, so a phone an hour fast does not log events in the future.
+    timestamp = _time(raw, "timestamp") or _time(raw, "originalTimestamp")
+    sent_at = _time(raw, "sentAt")
+    if timestamp is None:
+        occurred_at = received_at
+    elif sent_at is not None:
+        occurred_at = timestamp + (received_at - sent_at)
+    else:
+        occurred_at = timestamp
+
+    email = ""
+    raw_email = traits.get("email")
+    if raw_email not in (None, ""):
+        if not isinstance(raw_email, str):
+            raise MessageError("traits.email must be a string")
+        email = email_normalize(raw_email)
+        try:
+            validate_email(email)
+        except ValidationError:
+            raise MessageError("traits.email is not a valid email address") from None
+    return Message(
+        type=kind,
+        message_id=message_id,
+        anonymous_id=anonymous_id,
+        user_id=user_id,
+        name=name,
+        url=url[:2000],
+        properties=properties,
+        context=context,
+        occurred_at=occurred_at,
+        email=email if kind == "identify" else "",
+        contact_fields=_contact_fields(traits) if kind == "identify" else {},
+        traits=traits if kind == "identify" else {},
+    )

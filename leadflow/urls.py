@@ -1,0 +1,9 @@
+from django.contrib import admin
+from django.urls import include, path
+
+urlpatterns = [
+    path("", include("leadflow.tracking.urls")),
+    path("api/v1/", include("leadflow.api.urls")),
+    path("admin/", admin.site.urls),
+    path("", include("leadflow.workspaces.urls")),
+]

@@ -1,0 +1,29 @@
+from __future__ import annotations
+
+from celery import shared_task
+from django.core.cache import cache
+from django.db.models import F, Q
+
+from stages.models import Lead
+
+from .services import PENDING_KEY, leads_rescore, leads_schedule_rescore
+
+
+@shared_task
+def score_leads(lead_ids: list[int]) -> int:
+    # Clear the pending marks before reading events: an event committed after this point queues
+    # a new task, one committed before is read below. Either way none is missed.
+    cache.delete_many([PENDING_KEY.format(pk) for pk in lead_ids])
+    return leads_rescore(lead_ids=lead_ids)
+
+
+@shared_task
+def sweep_stale_scores(limit: int = 10_000) -> int:
+    """Queue leads whose newest event is newer than their score (a lost task, a worker down)."""
+    stale = list(
+        Lead.objects.filter(last_event_at__isnull=False)
+        .filter(Q(scored_at__isnull=True) | Q(scored_at__lt=F("last_event_at")))
+        .values_list("pk", flat=True)[:limit]
+    )
+    leads_schedule_rescore(stale)
+    return len(stale)

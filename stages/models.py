@@ -1,0 +1,487 @@
+"""The lifecycle engine: a lead's stage and work status, moved only by transitions."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
+from django.core.cache import cache
+from django.db import models
+from django.utils import timezone
+from django_fsm import ConcurrentTransitionMixin, FSMField, transition
+
+from leadflow.people.models import Contact
+from leadflow.people.roles import LEAD_PERMISSIONS
+
+
+class Stage(models.TextChoices):
+    VISITOR = "visitor", "Visitor"
+    LEAD = "lead", "Lead"
+    MQL = "mql", "MQL"
+    SQL = "sql", "SQL"
+    CUSTOMER = "customer", "Customer"
+    DISQUALIFIED = "disqualified", "Disqualified"
+
+
+class Status(models.TextChoices):
+    NONE = "", "—"
+    OPEN = "open", "Open"
+    CONTACT_ATTEMPT = "contact_attempt", "Contact attempt"
+    NURTURING = "nurturing", "Nurturing"
+    ACTIVE = "active", "Active"
+
+
+class DisqualifyReason(models.TextChoices):
+    NOT_A_FIT = "not_a_fit", "Not a fit"
+    NO_BUDGET = "no_budget", "No budget"
+    NO_RESPONSE = "no_response", "No response"
+    COMPETITOR = "competitor", "Chose a competitor"
+    DUPLICATE = "duplicate", "Duplicate"
+    SPAM = "spam", "Spam or fake"
+    LOST = "lost", "Deal lost"
+
+
+class Source(models.TextChoices):
+    TRACKING = "tracking", "Website tracking"
+    IMPORT = "import", "Import"
+    OUTBOUND = "outbound", "Outbound"
+    EVENT = "event", "Event"
+    REFERRAL = "referral", "Referral"
+
+
+SALES_SOURCES = (Source.OUTBOUND, Source.EVENT, Source.REFERRAL)
+
+FIT_FIELDS = {
+    "email": "email",
+    "first_name": "first name",
+    "last_name": "last name",
+    "company": "company",
+    "job_title": "job title",
+    "phone": "phone",
+    "country": "country",
+}
+FIELD_CHOICES = list(FIT_FIELDS.items())
+
+
+class StageRules(models.Model):
+    """The admin-tuned rules of the stages. There is exactly one row."""
+
+    mql_threshold = models.PositiveIntegerField(
+        "MQL score threshold",
+        default=60,
+        help_text="A lead whose total score reaches this becomes an MQL.",
+    )
+    mql_required_fields = ArrayField(
+        models.CharField(max_length=30, choices=FIELD_CHOICES),
+        default=list,
+        blank=True,
+        help_text="Contact fields that must be known before a lead can be an MQL.",
+    )
+    sql_required_fields = ArrayField(
+        models.CharField(max_length=30, choices=FIELD_CHOICES),
+        default=list,
+        blank=True,
+        help_text="Contact fields that must be known before an MQL can be converted to SQL.",
+    )
+    auto_qualify = models.BooleanField(
+        default=True, help_text="The scoring worker qualifies leads as MQL by itself."
+    )
+    mql_sla_hours = models.PositiveIntegerField(
+        "first-touch SLA (hours)", default=24, help_text="Hours an SDR has to first touch an MQL."
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    CACHE_KEY = "stages:rules:v1"
+    DEFAULTS = {
+        "mql_required_fields": ["company", "job_title"],
+        "sql_required_fields": ["company", "job_title"],
+    }
+
+    class Meta:
+        verbose_name = "stage rules"
+        verbose_name_plural = "stage rules"
+
+    def __str__(self) -> str:
+        return "Stage rules"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        self.pk = 1
+        super().save(*args, **kwargs)
+        cache.delete(self.CACHE_KEY)
+
+    @classmethod
+    def current(cls) -> StageRules:
+        rules = cache.get(cls.CACHE_KEY)
+        if rules is None:
+            rules, _ = cls.objects.get_or_create(pk=1, defaults=cls.DEFAULTS)
+            cache.set(cls.CACHE_KEY, rules, 60)
+        return rules
+
+
+class Condition:
+    """A transition condition that can say, in words, why it does not hold."""
+
+    def __init__(self, check: Callable[[Lead], list[str]]) -> None:
+        self.check = check
+        self.__name__ = check.__name__
+
+    def __call__(self, lead: Lead) -> bool:
+        return not self.check(lead)
+
+    def problems(self, lead: Lead) -> list[str]:
+        return self.check(lead)
+
+
+def _missing(lead: Lead, fields: list[str]) -> list[str]:
+    return [f"{FIT_FIELDS[f]} missing" for f in fields if not getattr(lead.contact, f, "")]
+
+
+@Condition
+def has_email(lead: Lead) -> list[str]:
+    return [] if lead.contact.email else ["email missing"]
+
+
+@Condition
+def meets_mql_rule(lead: Lead) -> list[str]:
+    rules = StageRules.current()
+    problems = _missing(lead, rules.mql_required_fields)
+    if lead.score < rules.mql_threshold:
+        problems.insert(0, f"score {lead.score} is below the MQL threshold {rules.mql_threshold}")
+    return problems
+
+
+@Condition
+def has_sql_fields(lead: Lead) -> list[str]:
+    return _missing(lead, StageRules.current().sql_required_fields)
+
+
+@Condition
+def is_mql(lead: Lead) -> list[str]:
+    return [] if lead.stage == Stage.MQL else ["only an MQL has this status"]
+
+
+@Condition
+def is_sql(lead: Lead) -> list[str]:
+    return [] if lead.stage == Stage.SQL else ["only an SQL has this status"]
+
+
+def may(codename: str, *, own: bool = True) -> Callable[[Lead, Any], bool]:
+    """Permission for a transition: the role's permission, and (for reps) their own lead."""
+
+    def check(lead: Lead, user: Any) -> bool:
+        if not user.has_perm(f"stages.{codename}"):
+            return False
+        if not own or lead.owner_id in (None, user.pk):
+            return True
+        return user.has_perm("stages.act_on_any_lead")
+
+    check.codename = codename  # type: ignore[attr-defined]
+    return check
+
+
+class Lead(ConcurrentTransitionMixin, models.Model):
+    """A contact's way through the funnel.
+
+    The stage and the status are protected: only the transition methods below change them, and
+    `ConcurrentTransitionMixin` makes a save fail when another transaction moved the lead since it
+    was read, so two concurrent transitions can never both succeed.
+    """
+
+    contact = models.OneToOneField(Contact, on_delete=models.CASCADE, related_name="lead")
+    stage = FSMField(default=Stage.VISITOR, choices=Stage, protected=True, db_index=True)
+    status = FSMField(default=Status.NONE, choices=Status, protected=True, blank=True)
+    source = models.CharField(max_length=20, choices=Source, default=Source.TRACKING)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="owned_leads",
+    )
+    # The SDR who worked the lead before it went to an AE: a hand-back returns it to them.
+    sdr = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    score = models.IntegerField(default=0)
+    behaviour_score = models.IntegerField(default=0)
+    fit_score = models.IntegerField(default=0)
+    scored_at = models.DateTimeField(null=True, blank=True)
+    last_event_at = models.DateTimeField(null=True, blank=True)
+
+    meeting_at = models.DateTimeField(null=True, blank=True)
+    follow_up_on = models.DateField(null=True, blank=True)
+    deal_value = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
+    disqualify_reason = models.CharField(
+        max_length=20, choices=DisqualifyReason, blank=True, default=""
+    )
+
+    created_at = models.DateTimeField(default=timezone.now)
+    stage_changed_at = models.DateTimeField(default=timezone.now)
+    became_lead_at = models.DateTimeField(null=True, blank=True)
+    became_mql_at = models.DateTimeField(null=True, blank=True)
+    became_sql_at = models.DateTimeField(null=True, blank=True)
+    became_customer_at = models.DateTimeField(null=True, blank=True)
+    disqualified_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        permissions = [(c, d) for c, d in LEAD_PERMISSIONS.items() if c != "view_lead"]
+        indexes = [
+            # Each role queue reads one of these, newest first, with keyset pagination.
+            models.Index(
+                fields=["-became_mql_at", "-id"],
+                condition=models.Q(stage="mql"),
+                name="lead_mql_queue",
+            ),
+            models.Index(
+                fields=["owner", "stage", "status"],
+                condition=models.Q(stage__in=["mql", "sql"]),
+                name="lead_owner_work",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return str(self.contact)
+
+    # -- helpers for transitions (field changes only; no queries, no side effects) --
+
+    def _enter(self, stage: Stage, status: Status = Status.NONE) -> None:
+        now = timezone.now()
+        self.stage_changed_at = now
+        stamp = {
+            Stage.LEAD: "became_lead_at",
+            Stage.MQL: "became_mql_at",
+            Stage.SQL: "became_sql_at",
+            Stage.CUSTOMER: "became_customer_at",
+            Stage.DISQUALIFIED: "disqualified_at",
+        }.get(stage)
+        if stamp:
+            setattr(self, stamp, now)
+        # Statuses belong to a stage: every stage change resets it. The field is protected, so
+        # it is set through the field itself, as a transition of the stage would.
+        self._meta.get_field("status").set_state(self, status)
+        self.follow_up_on = None
+
+    # -- stage transitions --
+
+    @transition(
+        field=stage,
+        source=Stage.VISITOR,
+        target=Stage.LEAD,
+        conditions=[has_email],
+        permission=lambda lead, user: False,  # tracking and import only, never a person
+    )
+    def identify(self, *, by: Any = None, reason: str = "") -> None:
+        self._enter(Stage.LEAD)
+
+    @transition(
+        field=stage,
+        source=Stage.LEAD,
+        target=Stage.MQL,
+        conditions=[meets_mql_rule],
+        permission=may("qualify_lead", own=False),
+    )
+    def qualify(self, *, by: Any = None, reason: str = "", owner: Any = None) -> None:
+        self._enter(Stage.MQL, Status.OPEN)
+        if owner is not None:
+            self.owner = owner
+
+    @transition(
+        field=stage,
+        source=Stage.MQL,
+        target=Stage.SQL,
+        conditions=[has_sql_fields],
+        permission=may("convert_lead"),
+    )
+    def convert(
+        self, *, by: Any = None, reason: str = "", meeting_at: dt.datetime, ae: Any
+    ) -> None:
+        if meeting_at is None or ae is None:
+            raise ValueError("a meeting date and an AE are required to book a meeting")
+        self._enter(Stage.SQL, Status.ACTIVE)
+        self.sdr_id = self.owner_id
+        self.owner = ae
+        self.meeting_at = meeting_at
+
+    @transition(
+        field=stage,
+        source=[Stage.VISITOR, Stage.LEAD],
+        target=Stage.SQL,
+        permission=may("source_direct_lead", own=False),
+    )
+    def source_direct(
+        self,
+        *,
+        by: Any = None,
+        reason: str = "",
+        owner: Any,
+        active: bool = False,
+        meeting_at: dt.datetime | None = None,
+    ) -> None:
+        """Enter as SQL: `active` with an AE owner, else in contact attempt with an SDR."""
+        if owner is None:
+            raise ValueError("a sales-sourced contact needs an owner")
+        self._enter(Stage.SQL, Status.ACTIVE if active else Status.CONTACT_ATTEMPT)
+        self.owner = owner
+        self.meeting_at = meeting_at
+
+    @transition(field=stage, source=Stage.SQL, target=Stage.CUSTOMER, permission=may("win_lead"))
+    def win(self, *, by: Any = None, reason: str = "", deal_value: Decimal | None = None) -> None:
+        self._enter(Stage.CUSTOMER)
+        self.deal_value = deal_value
+
+    @transition(
+        field=stage,
+        source=[Stage.LEAD, Stage.MQL, Stage.SQL],
+        target=Stage.DISQUALIFIED,
+        permission=may("disqualify_lead"),
+    )
+    def disqualify(self, *, by: Any = None, reason: str) -> None:
+        if reason not in DisqualifyReason.values:
+            raise ValueError(f"choose a reason from the list, not {reason!r}")
+        self._enter(Stage.DISQUALIFIED)
+        self.disqualify_reason = reason
+
+    @transition(
+        field=stage,
+        source=[Stage.MQL, Stage.SQL, Stage.DISQUALIFIED],
+        target=Stage.LEAD,
+        permission=may("recycle_lead"),
+    )
+    def recycle(self, *, by: Any = None, reason: str) -> None:
+        if not reason.strip():
+            raise ValueError("a reason is required to recycle a lead")
+        self._enter(Stage.LEAD)
+        self.owner = None
+        self.meeting_at = None
+
+    # -- status transitions (the work inside a stage) --
+
+    @transition(
+        field=status,
+        source=Status.OPEN,
+        target=Status.CONTACT_ATTEMPT,
+        conditions=[is_mql],
+        permission=may("work_lead"),
+    )
+    def start_attempt(self, *, by: Any = None, reason: str = "") -> None:
+        pass
+
+    @transition(
+        field=status,
+        source=[Status.OPEN, Status.CONTACT_ATTEMPT],
+        target=Status.NURTURING,
+        conditions=[is_mql],
+        permission=may("work_lead"),
+    )
+    def nurture(self, *, by: Any = None, reason: str = "", follow_up_on: dt.date) -> None:
+        if follow_up_on is None:
+            raise ValueError("a follow-up date is required")
+        self.follow_up_on = follow_up_on
+
+    @transition(
+        field=status,
+        source=Status.NURTURING,
+        target=Status.OPEN,
+        conditions=[is_mql],
+        permission=may("work_lead"),
+    )
+    def reopen(self, *, by: Any = None, reason: str = "") -> None:
+        self.follow_up_on = None
+
+    @transition(
+        field=status,
+        source=Status.CONTACT_ATTEMPT,
+        target=Status.ACTIVE,
+        conditions=[is_sql, has_sql_fields],
+        permission=may("work_lead"),
+    )
+    def book_meeting(
+        self, *, by: Any = None, reason: str = "", meeting_at: dt.datetime, ae: Any
+    ) -> None:
+        if meeting_at is None or ae is None:
+            raise ValueError("a meeting date and an AE are required to book a meeting")
+        self.sdr_id = self.owner_id
+        self.owner = ae
+        self.meeting_at = meeting_at
+
+    @transition(
+        field=status,
+        source=Status.ACTIVE,
+        target=Status.CONTACT_ATTEMPT,
+        conditions=[is_sql],
+        permission=may("hand_back_lead"),
+    )
+    def hand_back(self, *, by: Any = None, reason: str) -> None:
+        if not reason.strip():
+            raise ValueError("say why the lead goes back to the SDR")
+        self.owner_id = self.sdr_id
+        self.meeting_at = None
+
+
+class LeadTransition(models.Model):
+    """The audit trail: every transition of every lead, who or what made it, and why."""
+
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="transitions")
+    name = models.CharField(max_length=30)
+    field = models.CharField(max_length=10, default="stage")
+    source = models.CharField(max_length=20)
+    target = models.CharField(max_length=20)
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # Who acted when no person did: "scoring", "tracking", "import", "schedule".
+    actor = models.CharField(max_length=30, blank=True, default="")
+    reason = models.TextField(blank=True, default="")
+    data = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["lead", "created_at"], name="transition_lead_time")]
+
+    def __str__(self) -> str:
+        return f"{self.name}: {self.source} → {self.target}"
+
+    @property
+    def actor_label(self) -> str:
+        if self.by_id:
+            return self.by.get_username()
+        return self.actor or "system"
+
+
+class Attempt(models.Model):
+    """A logged contact attempt by a rep."""
+
+    class Channel(models.TextChoices):
+        CALL = "call", "Call"
+        EMAIL = "email", "Email"
+        SOCIAL = "social", "Social"
+
+    class Outcome(models.TextChoices):
+        NO_ANSWER = "no_answer", "No answer"
+        LEFT_MESSAGE = "left_message", "Left a message"
+        CONNECTED = "connected", "Connected"
+        BAD_TIMING = "bad_timing", "Bad timing"
+        WRONG_CONTACT = "wrong_contact", "Wrong contact"
+
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="attempts")
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    channel = models.CharField(max_length=10, choices=Channel)
+    outcome = models.CharField(max_length=20, choices=Outcome)
+    note = models.TextField(blank=True, default="")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [models.Index(fields=["lead", "created_at"], name="attempt_lead_time")]
+
+    def __str__(self) -> str:
+        return f"{self.get_channel_display()}: {self.get_outcome_display()}"

@@ -1,0 +1,267 @@
+"""Writes on leads. Every stage or status change goes through `lead_transition`."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AbstractUser
+from django.db import transaction
+from django.db.models import Count, Q
+from django_fsm import ConcurrentTransition
+
+from leadflow.people.models import Contact
+from leadflow.people.roles import Role
+
+from .models import Attempt, Condition, Lead, Source, Stage, Status
+
+User = get_user_model()
+
+LABELS = {
+    "identify": "Identify",
+    "qualify": "Qualify as MQL",
+    "convert": "Book meeting",
+    "source_direct": "Enter as SQL",
+    "win": "Win",
+    "disqualify": "Disqualify",
+    "recycle": "Recycle",
+    "start_attempt": "Start contact attempts",
+    "nurture": "Bad timing: nurture",
+    "reopen": "Reopen",
+    "book_meeting": "Book meeting",
+    "hand_back": "Hand back to SDR",
+}
+
+
+class TransitionError(Exception):
+    """A transition that may not happen now, with the reasons in words."""
+
+    def __init__(self, name: str, problems: list[str]) -> None:
+        self.name = name
+        self.problems = problems
+        super().__init__(f"cannot {LABELS.get(name, name).lower()}: {'; '.join(problems)}")
+
+
+def transition_problems(lead: Lead, name: str, user: AbstractUser | None) -> list[str]:
+    """Say why `user` (None: the system) cannot make transition `name` now; [] if they can."""
+    method = getattr(lead, name, None)
+    meta = getattr(method, "_django_fsm", None)
+    if meta is None:
+        return [f"there is no transition called {name!r}"]
+    state = meta.field.get_state(lead)
+    if not meta.has_transition(state):
+        label = dict(meta.field.choices).get(state) or "no status"
+        return [f"not possible from {meta.field.name} {label}"]
+    spec = meta.get_transition(state)
+    if user is not None and not spec.has_perm(lead, user):
+        codename = getattr(spec.permission, "codename", "")
+        if codename and user.has_perm(f"stages.{codename}"):
+            return ["this lead belongs to another rep"]
+        return ["your role may not do this"]
+    problems: list[str] = []
+    for condition in spec.conditions:
+        if isinstance(condition, Condition):
+            problems += condition.problems(lead)
+        elif not condition(lead):
+            problems.append(condition.__name__.replace("_", " "))
+    return problems
+
+
+def lead_transition(*, lead: Lead | int, name: str, by: AbstractUser | str, **kwargs: Any) -> Lead:
+    """Make transition `name` on the lead as `by` (a user, or the name of a system actor).
+
+    Checks the role, ownership and conditions first and raises `TransitionError` with the
+    reasons; a concurrent transition on the same lead also ends in `TransitionError`, never in two
+    successes.
+    """
+    user = by if isinstance(by, User) else None
+    try:
+        with transaction.atomic():
+            if not isinstance(lead, Lead):
+                lead = Lead.objects.select_related("contact").get(pk=lead)
+            if problems := transition_problems(lead, name, user):
+                raise TransitionError(name, problems)
+            before = _values(lead)
+            try:
+                getattr(lead, name)(by=by, **kwargs)
+            except (ValueError, TypeError) as exc:
+                raise TransitionError(name, [str(exc)]) from exc
+            # Save only what the transition changed: a score written by a worker since this
+            # lead was read must survive (the stage itself is guarded by the concurrency check).
+            after = _values(lead)
+            lead.save(update_fields=[f for f, value in after.items() if before[f] != value])
+    except ConcurrentTransition as exc:
+        lead.refresh_from_db()
+        raise TransitionError(
+            name, ["someone else changed this lead at the same moment; reload and try again"]
+        ) from exc
+    return lead
+
+
+def _values(lead: Lead) -> dict[str, Any]:
+    return {field.attname: getattr(lead, field.attname) for field in lead._meta.concrete_fields}
+
+
+def available_actions(lead: Lead, user: AbstractUser) -> list[dict[str, Any]]:
+    """The transitions from the lead's current stage and status that this user's role may make.
+
+    Each comes with `problems`: empty when it can be made now, else the unmet conditions in words
+    (a page shows those disabled, with the reason).
+    """
+    actions = []
+    for field in ("stage", "status"):
+        for spec in getattr(lead, f"get_all_{field}_transitions")():
+            state = getattr(lead, field)
+            if spec.source != state or spec.name == "identify":
+                continue
+            if not spec.has_perm(lead, user):
+                continue
+            actions.append(
+                {
+                    "name": spec.name,
+                    "label": LABELS.get(spec.name, spec.name),
+                    "problems": transition_problems(lead, spec.name, user),
+                }
+            )
+    return actions
+
+
+def users_with_role(role: Role):
+    return User.objects.filter(groups__name=role.value, is_active=True).order_by("username")
+
+
+def sdr_next() -> AbstractUser | None:
+    """Round-robin by load: the active SDR with the fewest leads to work right now."""
+    return (
+        users_with_role(Role.SDR)
+        .annotate(
+            load=Count(
+                "owned_leads",
+                filter=Q(owned_leads__stage__in=[Stage.MQL, Stage.SQL])
+                & ~Q(owned_leads__status=Status.NURTURING),
+            )
+        )
+        .order_by("load", "id")
+        .first()
+    )
+
+
+def lead_qualify(*, lead: Lead | int, by: AbstractUser | str) -> Lead:
+    """Qualify a lead as MQL and hand it to the next SDR."""
+    return lead_transition(lead=lead, name="qualify", by=by, owner=sdr_next())
+
+
+def lead_convert(
+    *, lead: Lead | int, by: AbstractUser, meeting_at: dt.datetime, ae: AbstractUser
+) -> Lead:
+    _check_role(ae, Role.AE)
+    return lead_transition(lead=lead, name="convert", by=by, meeting_at=meeting_at, ae=ae)
+
+
+def lead_book_meeting(
+    *, lead: Lead | int, by: AbstractUser, meeting_at: dt.datetime, ae: AbstractUser
+) -> Lead:
+    """Book the meeting of an SQL still in contact attempt: it goes to the AE."""
+    _check_role(ae, Role.AE)
+    return lead_transition(lead=lead, name="book_meeting", by=by, meeting_at=meeting_at, ae=ae)
+
+
+def lead_win(*, lead: Lead | int, by: AbstractUser, deal_value: Decimal | None) -> Lead:
+    return lead_transition(lead=lead, name="win", by=by, deal_value=deal_value)
+
+
+def lead_nurture(
+    *, lead: Lead | int, by: AbstractUser | str, follow_up_on: dt.date, reason: str = ""
+) -> Lead:
+    return lead_transition(
+        lead=lead, name="nurture", by=by, follow_up_on=follow_up_on, reason=reason
+    )
+
+
+def _check_role(user: AbstractUser | None, role: Role) -> None:
+    if user is None or not user.is_active or not user.groups.filter(name=role.value).exists():
+        raise TransitionError("assign", [f"{user} is not an active {role.label}"])
+
+
+def attempt_log(
+    *, lead: Lead | int, by: AbstractUser, channel: str, outcome: str, note: str = ""
+) -> Attempt:
+    """Log a contact attempt; the first one on an open MQL starts its contact-attempt status."""
+    with transaction.atomic():
+        if not isinstance(lead, Lead):
+            lead = Lead.objects.select_related("contact").get(pk=lead)
+        if not by.has_perm("stages.work_lead"):
+            raise TransitionError("attempt", ["your role may not log attempts"])
+        if lead.owner_id not in (None, by.pk) and not by.has_perm("stages.act_on_any_lead"):
+            raise TransitionError("attempt", ["this lead belongs to another rep"])
+        if lead.stage not in (Stage.MQL, Stage.SQL):
+            raise TransitionError("attempt", ["attempts are logged on MQLs and SQLs"])
+        if channel not in Attempt.Channel.values or outcome not in Attempt.Outcome.values:
+            raise TransitionError("attempt", ["choose a channel and an outcome from the list"])
+        attempt = Attempt.objects.create(
+            lead=lead, by=by, channel=channel, outcome=outcome, note=note
+        )
+        if lead.stage == Stage.MQL and lead.status == Status.OPEN:
+            lead_transition(lead=lead, name="start_attempt", by=by, reason="first attempt logged")
+    return attempt
+
+
+def contact_source_direct(
+    *,
+    by: AbstractUser,
+    email: str,
+    first_name: str = "",
+    last_name: str = "",
+    company: str = "",
+    job_title: str = "",
+    phone: str = "",
+    country: str = "",
+    source: str = Source.OUTBOUND,
+    owner: AbstractUser | None = None,
+    meeting_at: dt.datetime | None = None,
+    reason: str = "",
+) -> Lead:
+    """Enter a contact that sales sourced directly as SQL, owned by `owner` (default: `by`).
+
+    An existing contact at Visitor or Lead stage is taken over; one further along is an error.
+    """
+    if source not in [s.value for s in (Source.OUTBOUND, Source.EVENT, Source.REFERRAL)]:
+        raise TransitionError("source_direct", ["choose outbound, event or referral as source"])
+    with transaction.atomic():
+        contact = Contact.objects.filter(email__iexact=email.strip()).first()
+        if contact is None:
+            contact = Contact.objects.create(email=email)
+        for field, value in {
+            "first_name": first_name,
+            "last_name": last_name,
+            "company": company,
+            "job_title": job_title,
+            "phone": phone,
+            "country": country,
+        }.items():
+            if value:
+                setattr(contact, field, value)
+        contact.save()
+        lead, _ = Lead.objects.get_or_create(contact=contact, defaults={"source": source})
+        if lead.stage not in (Stage.VISITOR, Stage.LEAD):
+            raise TransitionError(
+                "source_direct",
+                [f"{contact.email} is already a {lead.get_stage_display()} (lead #{lead.pk})"],
+            )
+        owner = owner or by
+        owner_roles = set(owner.groups.values_list("name", flat=True))
+        if not owner.is_active or not owner_roles & {Role.SDR.value, Role.AE.value}:
+            raise TransitionError("source_direct", [f"{owner} is not an active SDR or AE"])
+        Lead.objects.filter(pk=lead.pk).update(source=source)
+        lead.source = source
+        return lead_transition(
+            lead=lead,
+            name="source_direct",
+            by=by,
+            owner=owner,
+            active=Role.AE.value in owner_roles and Role.SDR.value not in owner_roles,
+            meeting_at=meeting_at,
+            reason=reason or f"sales-sourced ({source})",
+        )

@@ -1,0 +1,23 @@
+from __future__ import annotations
+
+from celery import shared_task
+from django.utils import timezone
+
+from .models import Lead, Stage, Status
+from .services import TransitionError, lead_transition
+
+
+@shared_task
+def reopen_due_nurtures() -> int:
+    """Bring nurtured MQLs back to open on their follow-up date."""
+    due = Lead.objects.filter(
+        stage=Stage.MQL, status=Status.NURTURING, follow_up_on__lte=timezone.localdate()
+    ).values_list("pk", flat=True)
+    reopened = 0
+    for pk in due.iterator():
+        try:
+            lead_transition(lead=pk, name="reopen", by="schedule", reason="follow-up date reached")
+            reopened += 1
+        except TransitionError:
+            continue  # moved by someone in the meantime: nothing left to reopen
+    return reopened

@@ -1,0 +1,235 @@
+"""Shared fixtures: personas for every role, lead factories, a real Celery worker, Chromium."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+from django.conf import settings
+from django.test.utils import override_settings
+
+from leadflow import celery_app
+
+# Playwright's sync API runs an event loop in the test thread; Django's ORM refuses to run where a
+# loop is running unless told this is deliberate. The tests never share a connection with it.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if not os.environ.get("REDIS_URL"):
+        skip = pytest.mark.skip(reason="REDIS_URL is not set: no broker for a real Celery worker")
+        for item in items:
+            if "redis" in item.keywords:
+                item.add_marker(skip)
+    if not Path(CHROMIUM).exists():
+        skip = pytest.mark.skip(reason=f"{CHROMIUM} is missing: apt-get install -y chromium")
+        for item in items:
+            if "browser" in item.keywords:
+                item.add_marker(skip)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _plain_http() -> Iterator[None]:
+    """Production settings demand HTTPS; the test client and the live server speak HTTP."""
+    with override_settings(
+        SECURE_SSL_REDIRECT=False, SESSION_COOKIE_SECURE=False, CSRF_COOKIE_SECURE=False
+    ):
+        yield
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _tasks_in_process() -> Iterator[None]:
+    """Run tasks in the test process unless a test asks for the real worker (`celery_worker`)."""
+    celery_app.conf.task_always_eager = True
+    yield
+
+
+@pytest.fixture(autouse=True)
+def _clean_cache() -> None:
+    # Pending-score marks and cached rules must not leak from one test's leads to the next.
+    from django.core.cache import cache
+
+    cache.clear()
+
+
+# -- personas --
+
+
+@pytest.fixture
+def make_user(db):
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import Group
+
+    from leadflow.people.roles import roles_ensure
+
+    def make(username: str, role: str | None = None, **extra):
+        roles_ensure()
+        user = get_user_model().objects.create_user(
+            username=username, password="leadflow-test", **extra
+        )
+        if role:
+            user.groups.add(Group.objects.get(name=role))
+        return user
+
+    return make
+
+
+@pytest.fixture
+def marketer(make_user):
+    return make_user("marketer", "marketer")
+
+
+@pytest.fixture
+def sdr(make_user):
+    return make_user("sdr", "sdr")
+
+
+@pytest.fixture
+def other_sdr(make_user):
+    return make_user("sdr2", "sdr")
+
+
+@pytest.fixture
+def ae(make_user):
+    return make_user("ae", "ae")
+
+
+@pytest.fixture
+def admin_user(make_user):
+    return make_user("admin", "admin", is_staff=True)
+
+
+@pytest.fixture
+def outsider(make_user):
+    return make_user("outsider")
+
+
+@pytest.fixture
+def personas(marketer, sdr, ae, admin_user, outsider):
+    return {"marketer": marketer, "sdr": sdr, "ae": ae, "admin": admin_user, "outsider": outsider}
+
+
+@pytest.fixture
+def write_key(db):
+    from leadflow.tracking.models import WriteKey
+
+    return WriteKey.objects.create(name="website")
+
+
+@pytest.fixture
+def demo_rules(db):
+    from scoring.demo import rules_install
+
+    rules_install()
+
+
+# -- a real Celery worker --
+
+
+def _database_url() -> str:
+    db = settings.DATABASES["default"]
+    host = quote(db.get("HOST") or "", safe="")
+    port = f":{db['PORT']}" if db.get("PORT") else ""
+    auth = quote(db.get("USER") or "", safe="")
+    if db.get("PASSWORD"):
+        auth += ":" + quote(db["PASSWORD"], safe="")
+    return f"postgresql://{auth}@{host}{port}/{db['NAME']}"
+
+
+@pytest.fixture
+def celery_worker(transactional_db) -> Iterator[subprocess.Popen]:
+    """A real `celery -A leadflow worker` process on the test database and Redis."""
+    if not os.environ.get("REDIS_URL"):
+        pytest.skip("REDIS_URL is not set")
+    celery_app.conf.task_always_eager = False
+    env = {
+        **os.environ,
+        "DATABASE_URL": _database_url(),
+        "CELERY_QUEUE": settings.CELERY_TASK_DEFAULT_QUEUE,
+    }
+    celery = shutil.which("celery", path=str(Path(sys.executable).parent)) or "celery"
+    worker = subprocess.Popen(
+        [
+            celery,
+            "-A",
+            "leadflow",
+            "worker",
+            "--pool=threads",
+            "--concurrency=4",
+            "--loglevel=INFO",
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+            "--hostname",
+            f"test-{os.getpid()}@%h",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if worker.poll() is not None:
+            raise RuntimeError(f"celery worker exited: {worker.stdout.read()}")
+        replies = celery_app.control.ping(timeout=0.5)
+        if any(name.startswith(f"test-{os.getpid()}@") for reply in replies for name in reply):
+            break
+    else:
+        worker.kill()
+        raise RuntimeError("celery worker did not answer a ping within 60 s")
+    try:
+        yield worker
+    finally:
+        worker.terminate()
+        try:
+            worker.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+        celery_app.conf.task_always_eager = True
+
+
+# -- Chromium --
+
+
+@pytest.fixture(scope="session")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
+        )
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1366, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    yield page
+    context.close()
+
+
+SCREENSHOTS = ROOT / "docs" / "screenshots"
