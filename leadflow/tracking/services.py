@@ -80,7 +80,7 @@ def _visitors_touch(messages: list[Message], seen_at: dt.datetime) -> dict[str, 
     if not anonymous_ids:
         return {}
     with connection.cursor() as cursor:
-        cursor.execute(  # noqa: S608 (table names from the models, values as parameters)
+        cursor.execute(
             f"""
             INSERT INTO {Visitor._meta.db_table} (anonymous_id, first_seen_at, last_seen_at)
             SELECT unnest(%s::text[]), %s, %s
@@ -192,7 +192,7 @@ def _events_insert(
         )
     )
     with connection.cursor() as cursor:
-        cursor.execute(  # noqa: S608 (table names from the models, values as parameters)
+        cursor.execute(
             f"""
             INSERT INTO {table} (source_id, received_at, message_id, type, name, url, properties,
                                  context, anonymous_id, user_id, lead_id, occurred_at)
