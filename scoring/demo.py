@@ -7,7 +7,8 @@ from stages.models import StageRules
 from .models import ScoringRule
 
 # With the default MQL threshold (60), company and job title known (10) plus a white paper (25)
-# and three pricing views (30) make 65: an MQL. Page views alone top out at 30 + 10 + 10 = 50.
+# and three pricing views (30) make 65: an MQL. Page views alone top out at pricing 30 + any
+# page 5, plus the best fit (5 + 5 + 10): 55, below the threshold whatever the fit.
 DEMO_RULES = [
     {
         "name": "Whitepaper downloaded",
@@ -29,7 +30,7 @@ DEMO_RULES = [
         "event_type": "page",
         "url_contains": "/",
         "points": 1,
-        "max_points": 10,
+        "max_points": 5,
     },
     {"name": "Unsubscribed", "event_type": "track", "event_name": "Unsubscribed", "points": -30},
     {"name": "Company known", "kind": "fit", "field": "company", "points": 5},

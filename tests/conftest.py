@@ -67,7 +67,15 @@ def _clean_cache() -> None:
     # Pending-score marks and cached rules must not leak from one test's leads to the next.
     from django.core.cache import cache
 
-    cache.clear()
+    location = settings.CACHES["default"]["BACKEND"]
+    if location.endswith("RedisCache"):
+        # Delete only this project's keys: the Redis may be shared with a broker or other apps.
+        client = cache._cache.get_client(write=True)
+        keys = list(client.scan_iter(f"{settings.CACHES['default'].get('KEY_PREFIX', '')}:*"))
+        if keys:
+            client.delete(*keys)
+    else:
+        cache.clear()
 
 
 # -- personas --
@@ -155,57 +163,51 @@ def _database_url() -> str:
 
 
 @pytest.fixture
-def celery_worker(transactional_db) -> Iterator[subprocess.Popen]:
+def celery_worker(transactional_db, tmp_path) -> Iterator[subprocess.Popen]:
     """A real `celery -A leadflow worker` process on the test database and Redis."""
     if not os.environ.get("REDIS_URL"):
         pytest.skip("REDIS_URL is not set")
-    celery_app.conf.task_always_eager = False
     env = {
         **os.environ,
         "DATABASE_URL": _database_url(),
         "CELERY_QUEUE": settings.CELERY_TASK_DEFAULT_QUEUE,
     }
     celery = shutil.which("celery", path=str(Path(sys.executable).parent)) or "celery"
-    worker = subprocess.Popen(
-        [
-            celery,
-            "-A",
-            "leadflow",
-            "worker",
-            "--pool=threads",
-            "--concurrency=4",
-            "--loglevel=INFO",
-            "--without-gossip",
-            "--without-mingle",
-            "--without-heartbeat",
-            "--hostname",
-            f"test-{os.getpid()}@%h",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    hostname = f"test-{os.getpid()}"
+    command = [
+        celery, "-A", "leadflow", "worker", "--pool=threads", "--concurrency=4",
+        "--loglevel=INFO", "--without-gossip", "--without-mingle", "--without-heartbeat",
+        "--hostname", f"{hostname}@%h",
+    ]  # fmt: skip
+    # The log goes to a file, not a pipe: a pipe nobody reads fills up and stalls the worker.
+    log_path = tmp_path / "celery-worker.log"
+    with log_path.open("w") as log:
+        worker = subprocess.Popen(
+            command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, text=True
+        )
+        worker.log_path = log_path
+        try:
+            _wait_for_worker(worker, hostname)
+            celery_app.conf.task_always_eager = False
+            yield worker
+        finally:
+            celery_app.conf.task_always_eager = True
+            worker.terminate()
+            try:
+                worker.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                worker.kill()
+
+
+def _wait_for_worker(worker: subprocess.Popen, hostname: str) -> None:
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if worker.poll() is not None:
-            raise RuntimeError(f"celery worker exited: {worker.stdout.read()}")
+            raise RuntimeError(f"celery worker exited: {worker.log_path.read_text()}")
         replies = celery_app.control.ping(timeout=0.5)
-        if any(name.startswith(f"test-{os.getpid()}@") for reply in replies for name in reply):
-            break
-    else:
-        worker.kill()
-        raise RuntimeError("celery worker did not answer a ping within 60 s")
-    try:
-        yield worker
-    finally:
-        worker.terminate()
-        try:
-            worker.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            worker.kill()
-        celery_app.conf.task_always_eager = True
+        if any(name.startswith(f"{hostname}@") for reply in replies for name in reply):
+            return
+    raise RuntimeError("celery worker did not answer a ping within 60 s")
 
 
 # -- Chromium --
