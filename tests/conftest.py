@@ -47,10 +47,18 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 @pytest.fixture(scope="session", autouse=True)
-def _plain_http() -> Iterator[None]:
-    """Production settings demand HTTPS; the test client and the live server speak HTTP."""
+def _test_settings() -> Iterator[None]:
+    """Production settings with two exceptions: the test client and the live server speak
+    plain HTTP, and static files come from the source tree (no collectstatic manifest)."""
+    storages = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
     with override_settings(
-        SECURE_SSL_REDIRECT=False, SESSION_COOKIE_SECURE=False, CSRF_COOKIE_SECURE=False
+        SECURE_SSL_REDIRECT=False,
+        SESSION_COOKIE_SECURE=False,
+        CSRF_COOKIE_SECURE=False,
+        STORAGES=storages,
     ):
         yield
 

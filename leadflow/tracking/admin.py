@@ -1,0 +1,25 @@
+from django.contrib import admin
+
+from .models import Event, WriteKey
+
+
+@admin.register(WriteKey)
+class WriteKeyAdmin(admin.ModelAdmin):
+    list_display = ["name", "kind", "key", "created_at", "revoked_at"]
+    readonly_fields = ["key", "created_at"]
+
+
+@admin.register(Event)
+class EventAdmin(admin.ModelAdmin):
+    list_display = ["occurred_at", "type", "name", "url", "lead", "source"]
+    list_filter = ["type", "source"]
+    raw_id_fields = ["lead"]
+    # Raw events are the record of what was received: shown, never edited.
+    readonly_fields = [f.name for f in Event._meta.concrete_fields]
+    show_full_result_count = False
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
