@@ -90,3 +90,135 @@ def lead_detail(request: HttpRequest, pk: int) -> JsonResponse:
     if lead is None:
         return JsonResponse({"error": "no such lead"}, status=404)
     return JsonResponse(lead_json(lead))
+
+
+@require_GET
+@api_view
+def lead_transitions(request: HttpRequest, pk: int) -> JsonResponse:
+    lead = Lead.objects.filter(pk=pk).first()
+    if lead is None:
+        return JsonResponse({"error": "no such lead"}, status=404)
+    history = lead.transitions.select_related("by").order_by("created_at", "id")
+    return JsonResponse(
+        {
+            "results": [
+                {
+                    "name": change.name,
+                    "field": change.field,
+                    "source": change.source,
+                    "target": change.target,
+                    "by": change.actor_label,
+                    "reason": change.reason,
+                    "data": change.data,
+                    "at": change.created_at.isoformat(),
+                }
+                for change in history
+            ]
+        }
+    )
+
+
+@require_GET
+def openapi(request: HttpRequest) -> JsonResponse:
+    """The OpenAPI description of this API (public: it holds no data)."""
+    return JsonResponse(OPENAPI)
+
+
+_LEAD = {
+    "type": "object",
+    "required": ["id", "email", "stage", "status", "score", "owner"],
+    "properties": {
+        "id": {"type": "integer"},
+        "email": {"type": "string"},
+        "first_name": {"type": "string"},
+        "last_name": {"type": "string"},
+        "company": {"type": "string"},
+        "job_title": {"type": "string"},
+        "stage": {"type": "string", "enum": Stage.values},
+        "status": {"type": "string"},
+        "score": {"type": "integer"},
+        "behaviour_score": {"type": "integer"},
+        "fit_score": {"type": "integer"},
+        "owner": {"type": ["string", "null"]},
+        "source": {"type": "string"},
+        "created_at": {"type": "string", "format": "date-time"},
+        "stage_changed_at": {"type": "string", "format": "date-time"},
+    },
+}
+_ERROR = {"type": "object", "properties": {"error": {"type": "string"}}}
+_ERRORS = {
+    str(code): {
+        "description": text,
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+    }
+    for code, text in [(401, "not authenticated"), (403, "role may not see leads")]
+}
+_ID = {"name": "pk", "in": "path", "required": True, "schema": {"type": "integer"}}
+
+
+def _ok(schema: dict[str, Any]) -> dict[str, Any]:
+    return {"description": "OK", "content": {"application/json": {"schema": schema}}}
+
+
+OPENAPI: dict[str, Any] = {
+    "openapi": "3.1.0",
+    "info": {"title": "leadflow", "version": "1"},
+    "components": {
+        "securitySchemes": {
+            "token": {"type": "http", "scheme": "bearer"},
+            "session": {"type": "apiKey", "in": "cookie", "name": "sessionid"},
+        },
+        "schemas": {"Lead": _LEAD, "Error": _ERROR},
+    },
+    "security": [{"token": []}, {"session": []}],
+    "paths": {
+        "/api/v1/leads/": {
+            "get": {
+                "summary": "Leads, newest first, 100 a page",
+                "parameters": [
+                    {"name": "email", "in": "query", "schema": {"type": "string"}},
+                    {"name": "stage", "in": "query", "schema": {"enum": Stage.values}},
+                    {"name": "before", "in": "query", "schema": {"type": "integer"}},
+                ],
+                "responses": {
+                    "200": _ok(
+                        {
+                            "type": "object",
+                            "properties": {
+                                "results": {
+                                    "type": "array",
+                                    "items": {"$ref": "#/components/schemas/Lead"},
+                                },
+                                "next": {"type": ["string", "null"]},
+                            },
+                        }
+                    ),
+                    "400": {"description": "bad filter"},
+                    **_ERRORS,
+                },
+            }
+        },
+        "/api/v1/leads/{pk}/": {
+            "get": {
+                "summary": "One lead",
+                "parameters": [_ID],
+                "responses": {
+                    "200": _ok({"$ref": "#/components/schemas/Lead"}),
+                    "404": {"description": "no such lead"},
+                    **_ERRORS,
+                },
+            }
+        },
+        "/api/v1/leads/{pk}/transitions/": {
+            "get": {
+                "summary": "The lead's transition history, oldest first",
+                "parameters": [_ID],
+                "responses": {
+                    "200": _ok({"type": "object", "properties": {"results": {"type": "array"}}}),
+                    "404": {"description": "no such lead"},
+                    **_ERRORS,
+                },
+            }
+        },
+    },
+}
