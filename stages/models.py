@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from decimal import Decimal
 from typing import Any
 
@@ -169,6 +169,13 @@ def is_sql(lead: Lead) -> list[str]:
     return [] if lead.stage == Stage.SQL else ["only an SQL has this status"]
 
 
+@Condition
+def has_sdr(lead: Lead) -> list[str]:
+    if lead.sdr_id:
+        return []
+    return ["no SDR worked this lead: there is no one to hand it back to"]
+
+
 def may(codename: str, *, own: bool = True) -> Callable[[Lead, Any], bool]:
     """Permission for a transition: the role's permission, and (for reps) their own lead."""
 
@@ -250,6 +257,33 @@ class Lead(ConcurrentTransitionMixin, models.Model):
     def __str__(self) -> str:
         return str(self.contact)
 
+    def refresh_from_db(
+        self,
+        using: str | None = None,
+        fields: Iterable[str] | None = None,
+        from_queryset: models.QuerySet | None = None,
+    ) -> None:
+        # django-fsm reloads a protected field by lifting the protection of the field itself, for
+        # every lead in every thread: in a threaded worker another thread's reload puts it back
+        # mid-way and this one fails. Dropping this lead's own state lets the reload set it again
+        # without touching the shared field.
+        if fields is None:
+            self._prefetched_objects_cache = {}
+            deferred = self.get_deferred_fields()
+            fields = [f.attname for f in self._meta.concrete_fields if f.attname not in deferred]
+        fields = list(fields)
+        states = {
+            n: self.__dict__.pop(n)
+            for n in ("stage", "status")
+            if n in fields and n in self.__dict__
+        }
+        try:
+            models.Model.refresh_from_db(self, using, fields, from_queryset)
+        except Exception:
+            self.__dict__.update(states)
+            raise
+        self._update_initial_state()
+
     # -- helpers for transitions (field changes only; no queries, no side effects) --
 
     def _enter(self, stage: Stage, status: Status = Status.NONE) -> None:
@@ -306,7 +340,8 @@ class Lead(ConcurrentTransitionMixin, models.Model):
         if meeting_at is None or ae is None:
             raise ValueError("a meeting date and an AE are required to book a meeting")
         self._enter(Stage.SQL, Status.ACTIVE)
-        self.sdr_id = self.owner_id
+        # An unowned MQL is the booking SDR's: a hand-back must return it to someone.
+        self.sdr_id = self.owner_id or getattr(by, "pk", None)
         self.owner = ae
         self.meeting_at = meeting_at
 
@@ -329,6 +364,9 @@ class Lead(ConcurrentTransitionMixin, models.Model):
         if owner is None:
             raise ValueError("a sales-sourced contact needs an owner")
         self._enter(Stage.SQL, Status.ACTIVE if active else Status.CONTACT_ATTEMPT)
+        if active and getattr(by, "pk", None) not in (None, getattr(owner, "pk", None)):
+            # An SDR who sourced the contact for an AE keeps the credit and the hand-back.
+            self.sdr_id = by.pk
         self.owner = owner
         self.meeting_at = meeting_at
 
@@ -408,7 +446,7 @@ class Lead(ConcurrentTransitionMixin, models.Model):
     ) -> None:
         if meeting_at is None or ae is None:
             raise ValueError("a meeting date and an AE are required to book a meeting")
-        self.sdr_id = self.owner_id
+        self.sdr_id = self.owner_id or getattr(by, "pk", None)
         self.owner = ae
         self.meeting_at = meeting_at
 
@@ -416,7 +454,7 @@ class Lead(ConcurrentTransitionMixin, models.Model):
         field=status,
         source=Status.ACTIVE,
         target=Status.CONTACT_ATTEMPT,
-        conditions=[is_sql],
+        conditions=[is_sql, has_sdr],
         permission=may("hand_back_lead"),
     )
     def hand_back(self, *, by: Any = None, reason: str) -> None:

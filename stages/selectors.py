@@ -13,6 +13,7 @@ from django.utils import timezone
 from .models import Lead, LeadTransition, Stage, Status
 
 PAGE_SIZE = 50
+EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
 
 @dataclass
@@ -26,23 +27,21 @@ def _leads() -> QuerySet[Lead]:
 
 
 def _keyset(qs: QuerySet[Lead], *, order: str, cursor: str | None, size: int = PAGE_SIZE) -> Page:
-    """Page newest-first on (`order`, id) without OFFSET: the cursor is the last row's pair."""
+    """Page newest-first on (`order`, id) without OFFSET: the cursor is the last row's pair,
+    as microseconds since the epoch and an id, so it is URL-safe and time-zone free."""
     if cursor:
-        try:
-            stamp, _, pk = cursor.partition("_")
-            after = (dt.datetime.fromisoformat(stamp), int(pk))
-        except ValueError:
-            after = None
-        if after:
-            qs = qs.filter(
-                Q(**{f"{order}__lt": after[0]}) | Q(**{order: after[0], "id__lt": after[1]})
-            )
+        stamp, _, pk = cursor.partition("_")
+        if stamp.lstrip("-").isdigit() and pk.isdigit():
+            after = EPOCH + dt.timedelta(microseconds=int(stamp))
+            qs = qs.filter(Q(**{f"{order}__lt": after}) | Q(**{order: after, "id__lt": int(pk)}))
     items = list(qs.order_by(f"-{order}", "-id")[: size + 1])
     next_cursor = None
     if len(items) > size:
         items = items[:size]
         last = items[-1]
-        next_cursor = f"{getattr(last, order).isoformat()}_{last.pk}"
+        stamp = getattr(last, order)
+        micros = (stamp - EPOCH) // dt.timedelta(microseconds=1)
+        next_cursor = f"{micros}_{last.pk}"
     return Page(items, next_cursor)
 
 
@@ -85,6 +84,7 @@ def ae_deals(*, user: AbstractUser) -> list[Lead]:
     """An AE's active SQLs, next meeting first."""
     return list(
         _leads()
+        .select_related("sdr")
         .filter(owner=user, stage=Stage.SQL, status=Status.ACTIVE)
         .order_by("meeting_at", "id")[:PAGE_SIZE]
     )

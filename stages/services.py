@@ -227,6 +227,8 @@ def contact_source_direct(
 
     An existing contact at Visitor or Lead stage is taken over; one further along is an error.
     """
+    if not email.strip():
+        raise TransitionError("source_direct", ["an email is required"])
     if source not in [s.value for s in (Source.OUTBOUND, Source.EVENT, Source.REFERRAL)]:
         raise TransitionError("source_direct", ["choose outbound, event or referral as source"])
     with transaction.atomic():

@@ -12,6 +12,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 import pytest
+from celery.signals import task_prerun
 from django.conf import settings
 from django.test.utils import override_settings
 
@@ -55,6 +56,8 @@ def _test_settings() -> Iterator[None]:
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     }
     with override_settings(
+        # Personas are made for every test; the production hasher would spend most of the run.
+        PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"],
         SECURE_SSL_REDIRECT=False,
         SESSION_COOKIE_SECURE=False,
         CSRF_COOKIE_SECURE=False,
@@ -86,18 +89,35 @@ def _clean_cache() -> None:
         cache.clear()
 
 
+@pytest.fixture
+def task_runs() -> Iterator[list[tuple[str, tuple]]]:
+    """The tasks that ran (in process, eagerly), with their arguments, in order."""
+    runs: list[tuple[str, tuple]] = []
+
+    def record(sender=None, args=(), **kwargs) -> None:
+        runs.append((sender.name, tuple(args)))
+
+    task_prerun.connect(record, weak=False)
+    yield runs
+    task_prerun.disconnect(record)
+
+
 # -- personas --
 
 
 @pytest.fixture
-def make_user(db):
+def roles(db) -> None:
+    from leadflow.people.roles import roles_ensure
+
+    roles_ensure()
+
+
+@pytest.fixture
+def make_user(roles):
     from django.contrib.auth import get_user_model
     from django.contrib.auth.models import Group
 
-    from leadflow.people.roles import roles_ensure
-
     def make(username: str, role: str | None = None, **extra):
-        roles_ensure()
         user = get_user_model().objects.create_user(
             username=username, password="leadflow-test", **extra
         )

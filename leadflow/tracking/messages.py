@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -14,6 +15,9 @@ from django.utils.dateparse import parse_datetime
 from leadflow.people.models import email_normalize
 
 TYPES = ("identify", "track", "page")
+
+# PostgreSQL stores no NUL character, in text or in jsonb: a \u0000 escape not itself escaped.
+_NUL = re.compile(r"(?<!\\)(?:\\\\)*\\u0000")
 
 # Segment trait names (both spellings the libraries send) → contact fields.
 TRAIT_FIELDS = {
@@ -109,8 +113,16 @@ def message_parse(
     """Validate one message. `type_` is the endpoint's type (None inside a batch)."""
     if not isinstance(raw, dict):
         raise MessageError("a message must be a JSON object")
-    if len(json.dumps(raw, separators=(",", ":"), default=str)) > max_bytes:
+    text = json.dumps(raw, separators=(",", ":"), ensure_ascii=False, default=str)
+    try:
+        # Bytes of UTF-8 as the body came: escaping each non-ASCII character would count it 6 times.
+        size = len(text.encode())
+    except UnicodeEncodeError:
+        raise MessageError("message contains half of a surrogate pair, not text") from None
+    if size > max_bytes:
         raise MessageError(f"message is larger than {max_bytes // 1024} KB")
+    if _NUL.search(text):
+        raise MessageError("message contains a NUL character")
     kind = type_ or raw.get("type")
     if kind not in TYPES:
         raise MessageError(f"type must be one of {', '.join(TYPES)}")

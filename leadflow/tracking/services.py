@@ -110,7 +110,12 @@ def _identify(message: Message, visitors: dict[str, int | None]) -> None:
     changed = False
     if message.email and not contact.email:
         contact.email, changed = message.email, True
-    if message.user_id and not contact.user_id:
+    # A user id already held by another contact stays there: taking it would break its uniqueness.
+    if (
+        message.user_id
+        and not contact.user_id
+        and not Contact.objects.filter(user_id=message.user_id).exists()
+    ):
         contact.user_id, changed = message.user_id, True
     for name, value in message.contact_fields.items():
         if getattr(contact, name) != value:

@@ -2,9 +2,22 @@ from django.contrib.auth import views as auth_views
 from django.http import HttpResponse
 from django.urls import path
 
+from . import views
+
 urlpatterns = [
-    path("login/", auth_views.LoginView.as_view(), name="login"),
+    path(
+        "login/",
+        auth_views.LoginView.as_view(redirect_authenticated_user=True),
+        name="login",
+    ),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("healthz", lambda request: HttpResponse("ok"), name="healthz"),
-    path("", lambda request: HttpResponse("leadflow"), name="home"),
+    path("", views.home, name="home"),
+    path("queues/mql/", views.mql_queue, name="mql_queue"),
+    path("work/", views.my_work, name="my_work"),
+    path("deals/", views.my_deals, name="my_deals"),
+    path("leads/new/", views.lead_new, name="lead_new"),
+    path("leads/<int:pk>/", views.lead_detail, name="lead_detail"),
+    path("leads/<int:pk>/do/<slug:name>/", views.lead_do, name="lead_do"),
+    path("search/", views.search, name="search"),
 ]

@@ -1,0 +1,304 @@
+"""The browser pages: each role's queue, the lead page and its actions, search."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required, permission_required
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from leadflow.people.roles import Role, user_role
+from leadflow.tracking.models import Event
+from scoring.engine import ScoreResult
+from scoring.services import lead_explain
+from stages import selectors
+from stages.models import FIT_FIELDS, Attempt, DisqualifyReason, Lead, StageRules, Status
+from stages.services import (
+    TransitionError,
+    available_actions,
+    contact_source_direct,
+    users_with_role,
+)
+
+from .actions import ACTIONS, lead_actions
+from .forms import SOURCE_CHOICES, ContactNewForm
+from .selectors import leads_search
+
+HOME_BY_ROLE = {
+    Role.ADMIN: "mql_queue",
+    Role.MARKETER: "mql_queue",
+    Role.SDR: "my_work",
+    Role.AE: "my_deals",
+}
+MQL_STATUSES = [Status.OPEN, Status.CONTACT_ATTEMPT, Status.NURTURING]
+SECTIONS = [
+    ("open", "Open MQLs", "New to you. Make the first touch before the SLA runs out."),
+    ("attempting", "Contact attempts", "You reached out. Keep going until you connect."),
+    ("nurture_due", "Nurtures due", "Bad timing last time; the follow-up day has come."),
+    ("sql_attempting", "Sales-sourced SQLs", "Contacts sales found itself: book the meeting."),
+]
+# Choice lists the action forms render (the forms themselves only validate).
+CHOICES = {
+    "channel": Attempt.Channel.choices,
+    "outcome": Attempt.Outcome.choices,
+    "disqualify": DisqualifyReason.choices,
+    "source": SOURCE_CHOICES,
+}
+ORIGINS = ("work", "deals", "lead")
+
+
+def _lead_for(request: HttpRequest, pk: int) -> Lead:
+    """The lead, if this user may see leads at all; 404 if there is none."""
+    if not request.user.has_perm("stages.view_lead"):
+        raise PermissionDenied("Your role cannot see leads.")
+    return get_object_or_404(Lead.objects.select_related("contact", "owner", "sdr"), pk=pk)
+
+
+@login_required
+@require_GET
+def home(request: HttpRequest) -> HttpResponse:
+    role = user_role(request.user)
+    if role is None:
+        raise PermissionDenied(
+            "Your account has no role yet. Ask an admin to make you a marketer, an SDR or an AE."
+        )
+    return redirect(HOME_BY_ROLE[role])
+
+
+@login_required
+@permission_required("stages.qualify_lead", raise_exception=True)
+@require_GET
+def mql_queue(request: HttpRequest) -> HttpResponse:
+    status = request.GET.get("status", "")
+    if status not in MQL_STATUSES:
+        status = ""
+    cursor = request.GET.get("after") or None
+    page = selectors.mql_queue(cursor=cursor, status=status or None)
+    context = {"page": page, "status": status, "statuses": MQL_STATUSES, "paged": bool(cursor)}
+    return render(request, "workspaces/mql_queue.html", context)
+
+
+def _work_context(request: HttpRequest, **extra: Any) -> dict[str, Any]:
+    board = selectors.sdr_work(user=request.user)
+    sections = [
+        {"key": key, "title": title, "hint": hint, "leads": board[key]}
+        for key, title, hint in SECTIONS
+    ]
+    return {
+        "sections": sections,
+        "ae_choices": users_with_role(Role.AE),
+        "choices": CHOICES,
+        "origin": "work",
+        "sla_cutoff": timezone.now() - dt.timedelta(hours=StageRules.current().mql_sla_hours),
+        **extra,
+    }
+
+
+@login_required
+@permission_required("stages.work_lead", raise_exception=True)
+@require_GET
+def my_work(request: HttpRequest) -> HttpResponse:
+    return render(request, "workspaces/work.html", _work_context(request))
+
+
+def _deals_context(request: HttpRequest, **extra: Any) -> dict[str, Any]:
+    deals = selectors.ae_deals(user=request.user)
+    return {"deals": deals, "choices": CHOICES, "origin": "deals", **extra}
+
+
+@login_required
+@permission_required("stages.win_lead", raise_exception=True)
+@require_GET
+def my_deals(request: HttpRequest) -> HttpResponse:
+    return render(request, "workspaces/deals.html", _deals_context(request))
+
+
+def _breakdown(result: ScoreResult, lead: Lead) -> list[dict[str, Any]]:
+    """The score's contributions grouped by rule, each with the events or field behind it."""
+    event_ids = {c.event_id for c in result.contributions if c.event_id}
+    events = Event.objects.in_bulk(event_ids) if event_ids else {}
+    groups: dict[int, dict[str, Any]] = {}
+    for contribution in result.contributions:
+        group = groups.setdefault(
+            contribution.rule_id,
+            {
+                "rule": contribution.rule_name,
+                "kind": "fit" if contribution.field else "behaviour",
+                "points": 0,
+                "items": [],
+            },
+        )
+        group["points"] += contribution.points
+        if contribution.event_id:
+            event = events.get(contribution.event_id)
+            label = str(event) if event else f"event #{contribution.event_id}"
+            at = event.occurred_at if event else None
+        else:
+            value = getattr(lead.contact, contribution.field, "")
+            label = f"{FIT_FIELDS.get(contribution.field, contribution.field)}: {value}"
+            at = None
+        group["items"].append({"label": label, "at": at, "points": contribution.points})
+    return sorted(groups.values(), key=lambda g: (g["kind"] != "behaviour", -abs(g["points"])))
+
+
+def _lead_context(request: HttpRequest, lead: Lead, **extra: Any) -> dict[str, Any]:
+    explained = lead_explain(lead=lead)
+    actions = lead_actions(lead, request.user, available_actions(lead, request.user))
+    return {
+        "lead": lead,
+        "contact": lead.contact,
+        "actions": actions,
+        "score": explained,
+        "breakdown": _breakdown(explained, lead),
+        "timeline": selectors.lead_timeline(lead=lead),
+        "ae_choices": users_with_role(Role.AE),
+        "choices": CHOICES,
+        "origin": "lead",
+        **extra,
+    }
+
+
+@login_required
+@require_GET
+def lead_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    lead = _lead_for(request, pk)
+    return render(request, "workspaces/lead_detail.html", _lead_context(request, lead))
+
+
+@login_required
+@require_POST
+def lead_do(request: HttpRequest, pk: int, name: str) -> HttpResponse:
+    """Make one action on a lead; answer with the page or the row it came from."""
+    action = ACTIONS.get(name)
+    if action is None:
+        raise Http404("There is no such action.")
+    lead = _lead_for(request, pk)
+    if not request.user.has_perm(f"stages.{action.perm}"):
+        raise PermissionDenied(f"Your role may not do this: {action.label}.")
+    form = action.form(request.POST)
+    status = 200
+    if not form.is_valid():
+        status = 400
+    else:
+        try:
+            action.run(lead, request.user, form.cleaned_data)
+        except TransitionError as exc:
+            form.add_error(None, exc.problems)
+            status = 409
+    if status == 200:
+        messages.success(request, action.message(lead, form.cleaned_data))
+    else:
+        problems = [error for errors in form.errors.values() for error in errors]
+        messages.error(request, f"{action.label}: {'; '.join(problems)}")
+    origin = request.POST.get("from", "lead")
+    return _after_action(request, pk, origin if origin in ORIGINS else "lead", name, form, status)
+
+
+def _after_action(
+    request: HttpRequest, pk: int, origin: str, name: str, form: Any, status: int
+) -> HttpResponse:
+    failed = None if status == 200 else {"lead": pk, "name": name, "form": form}
+    lead = _lead_for(request, pk)
+    if origin == "work":
+        if request.htmx:
+            return _work_row(request, lead, failed, status)
+        if failed:
+            return render(
+                request,
+                "workspaces/work.html",
+                _work_context(request, failed=failed),
+                status=status,
+            )
+        return redirect("my_work")
+    if origin == "deals":
+        if request.htmx:
+            return _deal_row(request, lead, failed, status)
+        if failed:
+            return render(
+                request,
+                "workspaces/deals.html",
+                _deals_context(request, failed=failed),
+                status=status,
+            )
+        return redirect("my_deals")
+    if failed:
+        return render(
+            request,
+            "workspaces/lead_detail.html",
+            _lead_context(request, lead, failed=failed),
+            status=status,
+        )
+    return redirect("lead_detail", pk)
+
+
+def _work_row(
+    request: HttpRequest, lead: Lead, failed: dict[str, Any] | None, status: int
+) -> HttpResponse:
+    """The row again where it stays, moved to the section it now belongs to, or gone."""
+    context = _work_context(request, failed=failed)
+    posted = request.POST.get("section", "")
+    section = None
+    for candidate in context["sections"]:
+        for item in candidate["leads"]:
+            if item.pk == lead.pk:
+                section, lead = candidate["key"], item
+    context.update(
+        lead=lead,
+        # A failed action leaves the row where it was, its form open with the errors.
+        section=posted if failed else section,
+        stays=bool(failed) or section == posted,
+        moved_to=None if failed or section == posted else section,
+    )
+    return render(request, "workspaces/partials/work_action.html", context, status=status)
+
+
+def _deal_row(
+    request: HttpRequest, lead: Lead, failed: dict[str, Any] | None, status: int
+) -> HttpResponse:
+    context = _deals_context(request, failed=failed)
+    current = next((deal for deal in context["deals"] if deal.pk == lead.pk), None)
+    context.update(lead=current or lead, stays=bool(failed) or current is not None)
+    return render(request, "workspaces/partials/deal_action.html", context, status=status)
+
+
+@login_required
+@permission_required("stages.source_direct_lead", raise_exception=True)
+@require_http_methods(["GET", "POST"])
+def lead_new(request: HttpRequest) -> HttpResponse:
+    form = ContactNewForm(request.POST or None)
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            data = dict(form.cleaned_data)
+            try:
+                lead = contact_source_direct(by=request.user, **data)
+            except TransitionError as exc:
+                form.add_error(None, exc.problems)
+            else:
+                messages.success(request, f"{lead} entered as a sales-sourced SQL.")
+                return redirect("lead_detail", lead.pk)
+        status = 400
+    existing = None
+    if form.errors and form.data.get("email"):
+        existing = (
+            Lead.objects.select_related("contact")
+            .filter(contact__email__iexact=form.data["email"].strip())
+            .first()
+        )
+    context = {"form": form, "existing": existing}
+    return render(request, "workspaces/lead_new.html", context, status=status)
+
+
+@login_required
+@permission_required("stages.view_lead", raise_exception=True)
+@require_GET
+def search(request: HttpRequest) -> HttpResponse:
+    query = request.GET.get("q", "").strip()[:200]
+    results = leads_search(query=query) if query else []
+    return render(request, "workspaces/search.html", {"query": query, "results": results})

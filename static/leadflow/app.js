@@ -1,0 +1,99 @@
+// leadflow: small progressive enhancements. Every page works without this file.
+(function () {
+  "use strict";
+
+  function toast(text, kind) {
+    var box = document.getElementById("toasts");
+    if (!box) return;
+    var el = document.createElement("div");
+    el.className = "toast toast-" + (kind || "info");
+    el.setAttribute("role", kind === "error" ? "alert" : "status");
+    var icon = document.createElement("span");
+    icon.className = "toast-icon";
+    icon.setAttribute("aria-hidden", "true");
+    icon.textContent = kind === "error" ? "!" : "✓";
+    var p = document.createElement("p");
+    p.textContent = text;
+    var close = document.createElement("button");
+    close.type = "button";
+    close.className = "toast-close";
+    close.setAttribute("aria-label", "Dismiss");
+    close.textContent = "×";
+    el.append(icon, p, close);
+    box.append(el);
+  }
+
+  // Filters that apply as soon as they change (a submit button remains for no-JS).
+  document.addEventListener("change", function (event) {
+    var el = event.target.closest("[data-autosubmit]");
+    if (el && el.form) el.form.requestSubmit();
+  });
+
+  document.addEventListener("click", function (event) {
+    var close = event.target.closest(".toast-close");
+    if (close) {
+      close.closest(".toast").remove();
+      return;
+    }
+    // A click outside an open popover or menu closes it.
+    document.querySelectorAll("details.pop[open], details.menu[open]").forEach(function (d) {
+      if (!d.contains(event.target)) d.removeAttribute("open");
+    });
+  });
+
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "Escape") return;
+    document.querySelectorAll("details.pop[open], details.menu[open]").forEach(function (d) {
+      d.removeAttribute("open");
+      var summary = d.querySelector("summary");
+      if (summary && d.contains(document.activeElement)) summary.focus();
+    });
+  });
+
+  // Opening a popover puts the cursor in its first field.
+  document.addEventListener("toggle", function (event) {
+    var d = event.target;
+    if (!(d instanceof HTMLDetailsElement) || !d.open) return;
+    if (!d.matches(".pop, .disclosure")) return;
+    var field = d.querySelector("input:not([type=hidden]), select, textarea, button[type=submit]");
+    if (field) field.focus();
+  }, true);
+
+  document.addEventListener("animationend", function (event) {
+    if (event.animationName === "toast-out") event.target.remove();
+  });
+
+  // A swapped-in row with errors: focus the first invalid field.
+  document.addEventListener("htmx:afterSettle", function (event) {
+    var invalid = event.detail.elt && event.detail.elt.querySelector && event.detail.elt.querySelector("[aria-invalid=true]");
+    if (invalid) invalid.focus();
+  });
+
+  // A session that expired answers an htmx post with the login page: go there, don't swap it in.
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var url = event.detail.xhr.responseURL;
+    if (url && new URL(url).pathname === document.body.dataset.loginUrl) {
+      event.detail.shouldSwap = false;
+      // Back to this page after logging in, not to the endpoint of the action.
+      window.location.href = document.body.dataset.loginUrl + "?next=" +
+        encodeURIComponent(window.location.pathname + window.location.search);
+    }
+  });
+
+  // A new attempt makes the errors of the last one stale.
+  document.addEventListener("htmx:beforeRequest", function () {
+    document.querySelectorAll("#toasts .toast-error").forEach(function (t) { t.remove(); });
+  });
+
+  // Answers htmx does not swap (403, 404, 5xx) and lost connections still say something.
+  document.addEventListener("htmx:responseError", function (event) {
+    var status = event.detail.xhr.status;
+    var text = status === 403 ? "Your role may not do this." :
+      status === 404 ? "This lead no longer exists." :
+      "Something went wrong (HTTP " + status + "). Reload the page and try again.";
+    toast(text, "error");
+  });
+  document.addEventListener("htmx:sendError", function () {
+    toast("No connection to leadflow. Check your network and try again.", "error");
+  });
+})();

@@ -1,0 +1,328 @@
+"""Each role in a real browser: log in, do the day's work, and keep a screenshot of it."""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+
+import pytest
+from django.contrib.sessions.models import Session
+from django.utils import timezone
+
+from leadflow.people.models import Contact
+from leadflow.tracking.models import Event
+from scoring.services import leads_rescore
+from stages.models import Attempt, Lead, Stage, Status
+from tests.conftest import SCREENSHOTS
+from tests.factories import lead_at
+
+pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("transactional_db")]
+
+PEOPLE = [
+    ("Maya", "Chen", "Northwind Analytics", "Head of Marketing"),
+    ("Lucas", "Moreau", "Brightline Health", "VP Growth"),
+    ("Priya", "Raman", "Copperleaf", "Marketing Ops Lead"),
+    ("Jonas", "Becker", "Fjord Logistics", "Head of Demand Gen"),
+    ("Amara", "Okafor", "Sunburst Energy", "CMO"),
+    ("Diego", "Alvarez", "Tidewater Bank", "Director of Marketing"),
+    ("Hannah", "Schmidt", "Kestrel Robotics", "Growth Manager"),
+    ("Kenji", "Watanabe", "Lumen Retail", "Head of CRM"),
+    ("Sofia", "Rossi", "Atlas Freight", "Marketing Manager"),
+    ("Ethan", "Brooks", "Parallel Labs", "VP Marketing"),
+]
+
+
+def _person(n: int) -> dict[str, str]:
+    first, last, company, title = PEOPLE[n % len(PEOPLE)]
+    domain = company.split()[0].lower()
+    return {
+        "first_name": first,
+        "last_name": last,
+        "company": company,
+        "job_title": title,
+        "email": f"{first.lower()}.{last.lower()}{n // len(PEOPLE) or ''}@{domain}.example",
+    }
+
+
+def _lifelike(leads: list[Lead], *, hours_apart: float = 5) -> None:
+    """Spread scores and times so the pages look like a real Tuesday."""
+    rng = random.Random(7)
+    now = timezone.now()
+    for n, lead in enumerate(leads):
+        behaviour, fit = rng.randint(35, 80), rng.choice([10, 15, 20])
+        Lead.objects.filter(pk=lead.pk).update(
+            score=behaviour + fit,
+            behaviour_score=behaviour,
+            fit_score=fit,
+            became_mql_at=now - dt.timedelta(hours=hours_apart * n + rng.randint(1, 4)),
+            became_sql_at=now - dt.timedelta(hours=hours_apart * n + 2),
+            stage_changed_at=now - dt.timedelta(hours=hours_apart * n + 3),
+        )
+
+
+def _login(page, live_server, username: str) -> None:
+    page.goto(f"{live_server.url}/login/")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill("leadflow-test")
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_load_state("networkidle")
+
+
+def _shot(page, name: str) -> None:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.evaluate("window.scrollTo(0, 0)")  # the sticky top bar belongs at the top
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+
+
+def _row(page, lead: Lead):
+    return page.locator(f"#row-{lead.pk}")
+
+
+def _open(scope, label: str):
+    """Open the action disclosure (a <summary>) with this label; return its open panel."""
+    scope.locator("summary").filter(has_text=label).first.click()
+    return scope.locator("details[open]").last
+
+
+def test_the_login_page_looks_right(page, live_server, sdr):
+    page.goto(f"{live_server.url}/login/")
+
+    _shot(page, "login")
+
+    assert page.get_by_role("heading", name="Log in").is_visible()
+
+
+def test_a_marketer_sees_the_mql_queue(page, live_server, marketer, sdr, other_sdr):
+    leads = [lead_at(Stage.MQL, owner=[sdr, other_sdr][n % 2], **_person(n)) for n in range(9)]
+    _lifelike(leads)
+    lead_transition_statuses = {3: "start_attempt", 5: "start_attempt"}
+    from stages.services import lead_transition
+
+    for n, name in lead_transition_statuses.items():
+        lead_transition(lead=leads[n].pk, name=name, by="fixture")
+
+    _login(page, live_server, "marketer")
+
+    assert page.url.endswith("/queues/mql/")
+    assert page.get_by_role("heading", name="MQL queue").is_visible()
+    assert page.locator("tbody tr").count() == 9
+    first_row = page.locator("tbody tr").first
+    assert "Maya Chen" in first_row.inner_text()  # the newest MQL first
+    _shot(page, "mql_queue")
+    page.get_by_label("Status").select_option("contact_attempt")
+    page.wait_for_url("**status=contact_attempt")
+    assert page.locator("tbody tr").count() == 2
+
+
+def test_an_sdr_works_the_list_inline_without_reloading(page, live_server, sdr, ae):
+    leads = [lead_at(Stage.MQL, owner=sdr, **_person(n)) for n in range(5)]
+    trying = [lead_at(Stage.MQL, Status.CONTACT_ATTEMPT, owner=sdr, **_person(n)) for n in (5, 6)]
+    sourced = lead_at(Stage.SQL, Status.CONTACT_ATTEMPT, owner=sdr, **_person(7))
+    _lifelike([*leads, *trying, sourced], hours_apart=9)
+    attempted, nurtured, booked = leads[0], leads[1], leads[2]
+
+    _login(page, live_server, "sdr")
+    assert page.url.endswith("/work/")
+    _shot(page, "my_work")
+    page.evaluate("window.__sameDocument = true")
+
+    # Log an attempt: the row moves to the contact-attempt section.
+    row = _row(page, attempted)
+    _open(row, "Log attempt")
+    row.get_by_label("Channel").select_option("call")
+    row.get_by_label("Outcome").select_option("left_message")
+    row.get_by_label("Note").fill("Left a voicemail, will try Thursday")
+    _shot(page, "my_work_log_attempt")
+    row.get_by_role("button", name="Log attempt").click()
+    page.locator("#rows-attempting").locator(f"#row-{attempted.pk}").wait_for()
+    assert page.locator("#toasts").get_by_text("Attempt logged").is_visible()
+    assert page.locator("#count-open").inner_text() == "4"
+
+    # Bad timing: nurture until a later day; the row leaves the list.
+    row = _row(page, nurtured)
+    _open(row, "Bad timing")
+    row.get_by_label("Follow up on").fill(
+        (timezone.localdate() + dt.timedelta(days=30)).isoformat()
+    )
+    row.get_by_label("Why now is bad").fill("Budget opens in Q3")
+    row.get_by_role("button", name="Nurture").click()
+    _row(page, nurtured).wait_for(state="detached")
+
+    # A meeting with no AE is refused in place, then booked.
+    row = _row(page, booked)
+    _open(row, "Book meeting")
+    meeting = (timezone.localtime() + dt.timedelta(days=2)).replace(hour=10, minute=30)
+    row.get_by_label("Meeting date and time").fill(meeting.strftime("%Y-%m-%dT%H:%M"))
+    row.get_by_label("Account executive").evaluate("el => el.removeAttribute('required')")
+    row.get_by_role("button", name="Book meeting").click()
+    page.locator(f"#row-{booked.pk} .field-error").wait_for()
+    assert "This field is required" in _row(page, booked).inner_text()
+    _row(page, booked).get_by_label("Account executive").select_option(label="ae")
+    _row(page, booked).get_by_role("button", name="Book meeting").click()
+    _row(page, booked).wait_for(state="detached")
+    assert page.locator("#toasts").get_by_text("Meeting booked").first.is_visible()
+
+    assert page.evaluate("window.__sameDocument") is True  # no full page load happened
+    _shot(page, "my_work_after")
+    attempted.refresh_from_db()
+    nurtured.refresh_from_db()
+    booked.refresh_from_db()
+    assert attempted.status == Status.CONTACT_ATTEMPT
+    assert Attempt.objects.get(lead=attempted).outcome == "left_message"
+    assert (nurtured.status, nurtured.follow_up_on) == (
+        Status.NURTURING,
+        timezone.localdate() + dt.timedelta(days=30),
+    )
+    assert (booked.stage, booked.owner, booked.sdr) == (Stage.SQL, ae, sdr)
+    assert booked.transitions.filter(name="convert", by=sdr).exists()
+
+
+def test_an_expired_session_sends_the_sdr_to_log_in_and_back(page, live_server, sdr):
+    lead = lead_at(Stage.MQL, owner=sdr, **_person(0))
+    _login(page, live_server, "sdr")
+    Session.objects.all().delete()
+
+    row = _row(page, lead)
+    _open(row, "Log attempt")
+    row.get_by_role("button", name="Log attempt").click()
+    page.wait_for_url("**/login/?next=%2Fwork%2F")
+    page.get_by_label("Username").fill("sdr")
+    page.get_by_label("Password").fill("leadflow-test")
+    page.get_by_role("button", name="Log in").click()
+
+    page.wait_for_url("**/work/")
+    assert not Attempt.objects.exists()
+
+
+def test_an_ae_wins_one_deal_and_loses_another(page, live_server, sdr, ae):
+    deals = [lead_at(Stage.SQL, Status.ACTIVE, owner=sdr, ae=ae, **_person(n)) for n in range(6)]
+    _lifelike(deals, hours_apart=20)
+    now = timezone.now()
+    for n, deal in enumerate(deals):
+        Lead.objects.filter(pk=deal.pk).update(meeting_at=now + dt.timedelta(hours=26 * n - 20))
+    won, lost = deals[1], deals[2]
+
+    _login(page, live_server, "ae")
+    assert page.url.endswith("/deals/")
+    _shot(page, "my_deals")
+    page.evaluate("window.__sameDocument = true")
+
+    row = _row(page, won)
+    _open(row, "Win")
+    row.get_by_label("Deal value").fill("24000")
+    _shot(page, "my_deals_win")
+    row.get_by_role("button", name="Mark as won").click()
+    _row(page, won).wait_for(state="detached")
+
+    row = _row(page, lost)
+    panel = _open(row, "Lose")
+    assert panel.get_by_label("Reason").input_value() == "lost"
+    panel.get_by_label("Reason").select_option("competitor")
+    panel.get_by_role("button", name="Mark as lost").click()
+    _row(page, lost).wait_for(state="detached")
+
+    assert page.evaluate("window.__sameDocument") is True
+    assert page.locator("#count-deals").inner_text() == "4"
+    page.set_viewport_size({"width": 768, "height": 1024})
+    _shot(page, "my_deals_tablet")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 768
+    won.refresh_from_db()
+    lost.refresh_from_db()
+    assert (won.stage, str(won.deal_value)) == (Stage.CUSTOMER, "24000.00")
+    assert (lost.stage, lost.disqualify_reason) == (Stage.DISQUALIFIED, "competitor")
+
+
+def test_the_lead_page_explains_the_score_and_offers_the_next_step(
+    page, live_server, sdr, ae, demo_rules, write_key
+):
+    lead = lead_at(
+        Stage.MQL, owner=sdr, phone="+1 415 555 0142", country="United States", **_person(0)
+    )
+    now = timezone.now()
+    visits = ["/", "/product", "/pricing", "/pricing", "/customers", "/pricing"]
+    for n, path in enumerate(visits):
+        Event.objects.create(
+            source=write_key,
+            message_id=f"p{n}",
+            type="page",
+            url=f"https://northwind.example{path}",
+            lead=lead,
+            occurred_at=now - dt.timedelta(days=6 - n, hours=n),
+            received_at=now,
+        )
+    Event.objects.create(
+        source=write_key,
+        message_id="t1",
+        type="track",
+        name="Whitepaper Downloaded",
+        lead=lead,
+        occurred_at=now - dt.timedelta(hours=20),
+        received_at=now,
+    )
+    leads_rescore(lead_ids=[lead.pk])
+    Attempt.objects.create(lead=lead, by=sdr, channel="email", outcome="no_answer", note="Intro")
+
+    _login(page, live_server, "sdr")
+    page.goto(f"{live_server.url}/leads/{lead.pk}/")
+
+    assert page.get_by_role("heading", name="Maya Chen").is_visible()
+    assert page.get_by_text("Pricing page viewed").is_visible()
+    assert page.locator(".breakdown tfoot").inner_text().split()[-1] == str(
+        Lead.objects.get(pk=lead.pk).score
+    )
+    _open(page, "Book meeting")
+    _shot(page, "lead_detail")
+
+    # The same page for a lead without a job title: booking is disabled, with the reason.
+    Contact.objects.filter(pk=lead.contact_id).update(job_title="")
+    page.reload()
+    _shot(page, "lead_detail_blocked")
+    assert page.get_by_text("Not yet: job title missing").is_visible()
+    assert page.get_by_role("button", name="Book meeting").is_disabled()
+
+
+def test_an_sdr_enters_a_sales_sourced_contact(page, live_server, sdr, ae):
+    _login(page, live_server, "sdr")
+    page.get_by_role("link", name="New contact").click()
+    page.get_by_label("Email").fill("nadia.petrova@quartz.example")
+    page.get_by_label("First name").fill("Nadia")
+    page.get_by_label("Last name").fill("Petrova")
+    page.get_by_label("Company").fill("Quartz Systems")
+    page.get_by_label("Job title").fill("Head of Operations")
+    page.get_by_label("Source").select_option("referral")
+    _shot(page, "new_contact")
+    page.get_by_role("button", name="Create SQL").click()
+    page.wait_for_url("**/leads/*/")
+
+    lead = Lead.objects.get(contact__email="nadia.petrova@quartz.example")
+    assert (lead.stage, lead.status, lead.owner) == (Stage.SQL, Status.CONTACT_ATTEMPT, sdr)
+    assert page.get_by_text("entered as a sales-sourced SQL").is_visible()
+
+
+def test_search_finds_a_lead_from_the_top_bar(page, live_server, ae, sdr):
+    for n in range(4):
+        lead_at(Stage.MQL, owner=sdr, **_person(n))
+
+    _login(page, live_server, "ae")
+    page.get_by_label("Search leads").fill("northwind")
+    page.get_by_label("Search leads").press("Enter")
+    page.wait_for_url("**/search/?q=northwind")
+
+    assert page.locator("tbody tr").count() == 1
+    _shot(page, "search")
+
+
+def test_the_work_list_fits_a_tablet(page, live_server, sdr, ae):
+    leads = [lead_at(Stage.MQL, owner=sdr, **_person(n)) for n in range(4)]
+    _lifelike(leads)
+    page.set_viewport_size({"width": 768, "height": 1024})
+
+    _login(page, live_server, "sdr")
+    _open(_row(page, leads[0]), "Book meeting")
+
+    panel = _row(page, leads[0]).locator(".pop-panel").last
+    _shot(page, "my_work_tablet")
+    box = panel.bounding_box()
+    assert box["x"] >= 0 and box["x"] + box["width"] <= 768
+    assert page.evaluate("document.documentElement.scrollWidth") <= 768
+    _shot(page, "my_work_tablet")
