@@ -185,6 +185,17 @@ def _check_role(user: AbstractUser | None, role: Role) -> None:
         raise TransitionError("assign", [f"{user} is not an active {role.label}"])
 
 
+def attempt_problems(lead: Lead, user: AbstractUser) -> list[str]:
+    """Say why `user` cannot log an attempt on this lead now; [] if they can."""
+    if not user.has_perm("stages.work_lead"):
+        return ["your role may not log attempts"]
+    if lead.owner_id not in (None, user.pk) and not user.has_perm("stages.act_on_any_lead"):
+        return ["this lead belongs to another rep"]
+    if lead.stage not in (Stage.MQL, Stage.SQL):
+        return ["attempts are logged on MQLs and SQLs"]
+    return []
+
+
 def attempt_log(
     *, lead: Lead | int, by: AbstractUser, channel: str, outcome: str, note: str = ""
 ) -> Attempt:
@@ -192,12 +203,8 @@ def attempt_log(
     with transaction.atomic():
         if not isinstance(lead, Lead):
             lead = Lead.objects.select_related("contact").get(pk=lead)
-        if not by.has_perm("stages.work_lead"):
-            raise TransitionError("attempt", ["your role may not log attempts"])
-        if lead.owner_id not in (None, by.pk) and not by.has_perm("stages.act_on_any_lead"):
-            raise TransitionError("attempt", ["this lead belongs to another rep"])
-        if lead.stage not in (Stage.MQL, Stage.SQL):
-            raise TransitionError("attempt", ["attempts are logged on MQLs and SQLs"])
+        if problems := attempt_problems(lead, by):
+            raise TransitionError("attempt", problems)
         if channel not in Attempt.Channel.values or outcome not in Attempt.Outcome.values:
             raise TransitionError("attempt", ["choose a channel and an outcome from the list"])
         attempt = Attempt.objects.create(

@@ -9,11 +9,12 @@ from typing import Any
 from django import forms
 from django.contrib.auth.models import AbstractUser
 
-from stages.models import DisqualifyReason, Lead, Stage
+from stages.models import DisqualifyReason, Lead
 from stages.services import (
     LABELS,
     TransitionError,
     attempt_log,
+    attempt_problems,
     contact_source_direct,
     lead_book_meeting,
     lead_convert,
@@ -189,13 +190,11 @@ def lead_actions(lead: Lead, user: AbstractUser, available: list[dict[str, Any]]
     """The lead page's actions: the available transitions, plus logging an attempt.
 
     Logging an attempt is not a transition, so `available_actions` does not list it; it is
-    offered on the same terms `attempt_log` enforces (the role, the stage, the owner).
+    offered on the terms `attempt_log` enforces.
     """
     actions = list(available)
-    if user.has_perm("stages.work_lead") and lead.stage in (Stage.MQL, Stage.SQL):
-        mine = lead.owner_id in (None, user.pk) or user.has_perm("stages.act_on_any_lead")
-        if mine:
-            actions.insert(0, {"name": "attempt", "label": "Log attempt", "problems": []})
+    if not attempt_problems(lead, user):
+        actions.insert(0, {"name": "attempt", "label": "Log attempt", "problems": []})
     for action in actions:
         known = ACTIONS.get(action["name"])
         action["template"] = known.template if known else None
