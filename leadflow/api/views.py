@@ -2,23 +2,37 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
 from django.http import HttpRequest, JsonResponse
-from django.views.decorators.http import require_GET
+from django.middleware.csrf import CsrfViewMiddleware
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET, require_http_methods
 
+from leadflow.workspaces.actions import ACTIONS
 from stages.models import Lead, Stage
+from stages.services import TransitionError
 
 from .auth import TokenError, api_user
 
 PAGE_SIZE = 100
 
 
-def api_view(view: Callable[..., JsonResponse]) -> Callable[..., JsonResponse]:
-    """Authenticate (session or Bearer token) and require the permission to see leads."""
+def _csrf_rejected(request: HttpRequest) -> bool:
+    return CsrfViewMiddleware(lambda r: None).process_view(request, None, (), {}) is not None
 
+
+def api_view(view: Callable[..., JsonResponse]) -> Callable[..., JsonResponse]:
+    """Authenticate (session or Bearer token) and require the permission to see leads.
+
+    A token is not sent by browsers on their own, so token calls skip the CSRF check; a
+    session call that writes must carry the CSRF token like any form.
+    """
+
+    @csrf_exempt
     @wraps(view)
     def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> JsonResponse:
         try:
@@ -27,6 +41,8 @@ def api_view(view: Callable[..., JsonResponse]) -> Callable[..., JsonResponse]:
             return JsonResponse({"error": str(exc)}, status=401)
         if not user.is_authenticated:
             return JsonResponse({"error": "authentication required"}, status=401)
+        if "Authorization" not in request.headers and _csrf_rejected(request):
+            return JsonResponse({"error": "CSRF token missing or incorrect"}, status=403)
         if not user.has_perm("stages.view_lead"):
             return JsonResponse({"error": "your role may not see leads"}, status=403)
         request.user = user
@@ -92,12 +108,14 @@ def lead_detail(request: HttpRequest, pk: int) -> JsonResponse:
     return JsonResponse(lead_json(lead))
 
 
-@require_GET
+@require_http_methods(["GET", "POST"])
 @api_view
 def lead_transitions(request: HttpRequest, pk: int) -> JsonResponse:
-    lead = Lead.objects.filter(pk=pk).first()
+    lead = Lead.objects.select_related("contact", "owner").filter(pk=pk).first()
     if lead is None:
         return JsonResponse({"error": "no such lead"}, status=404)
+    if request.method == "POST":
+        return _transition_make(request, lead)
     history = lead.transitions.select_related("by").order_by("created_at", "id")
     return JsonResponse(
         {
@@ -116,6 +134,31 @@ def lead_transitions(request: HttpRequest, pk: int) -> JsonResponse:
             ]
         }
     )
+
+
+def _transition_make(request: HttpRequest, lead: Lead) -> JsonResponse:
+    """Make a transition (or log an attempt) with the same form and service as the pages."""
+    try:
+        body = json.loads(request.body or b"{}")
+    except (UnicodeDecodeError, ValueError):
+        return JsonResponse({"error": "body is not valid JSON"}, status=400)
+    if not isinstance(body, dict):
+        return JsonResponse({"error": "body must be a JSON object"}, status=400)
+    action = ACTIONS.get(body.get("name"))
+    if action is None:
+        names = ", ".join(sorted(ACTIONS))
+        return JsonResponse({"error": f"name must be one of {names}"}, status=400)
+    if not request.user.has_perm(f"stages.{action.perm}"):
+        return JsonResponse({"error": f"your role may not {action.label.lower()}"}, status=403)
+    form = action.form({key: value for key, value in body.items() if key != "name"})
+    if not form.is_valid():
+        return JsonResponse({"error": "invalid fields", "fields": form.errors}, status=400)
+    try:
+        action.run(lead, request.user, form.cleaned_data)
+    except TransitionError as exc:
+        return JsonResponse({"error": str(exc), "problems": exc.problems}, status=409)
+    lead = Lead.objects.select_related("contact", "owner").get(pk=lead.pk)
+    return JsonResponse(lead_json(lead))
 
 
 @require_GET
@@ -218,7 +261,37 @@ OPENAPI: dict[str, Any] = {
                     "404": {"description": "no such lead"},
                     **_ERRORS,
                 },
-            }
+            },
+            "post": {
+                "summary": "Make a transition, with the same rules as the pages",
+                "description": (
+                    "name is one of the actions (e.g. convert with meeting_at and ae, win with "
+                    "deal_value, disqualify with reason, recycle with reason, nurture with "
+                    "follow_up_on, attempt with channel and outcome). Answers the lead as it "
+                    "is after the transition."
+                ),
+                "parameters": [_ID],
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                "type": "object",
+                                "required": ["name"],
+                                "properties": {"name": {"type": "string"}},
+                                "additionalProperties": True,
+                            }
+                        }
+                    },
+                },
+                "responses": {
+                    "200": _ok({"$ref": "#/components/schemas/Lead"}),
+                    "400": {"description": "malformed body or invalid fields"},
+                    "404": {"description": "no such lead"},
+                    "409": {"description": "the transition is not possible now, with reasons"},
+                    **_ERRORS,
+                },
+            },
         },
     },
 }
