@@ -118,9 +118,7 @@ def make_user(roles):
     from django.contrib.auth.models import Group
 
     def make(username: str, role: str | None = None, **extra):
-        user = get_user_model().objects.create_user(
-            username=username, password="leadflow-test", **extra
-        )
+        user = get_user_model().objects.create_user(username=username, password=PASSWORD, **extra)
         if role:
             user.groups.add(Group.objects.get(name=role))
         return user
@@ -263,3 +261,19 @@ def page(browser):
 
 
 SCREENSHOTS = ROOT / "docs" / "screenshots"
+PASSWORD = "leadflow-test"
+
+
+def browser_login(page, live_server, username: str) -> None:
+    """Log in through the login form, as a person would."""
+    page.goto(f"{live_server.url}/login/")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_load_state("networkidle")
+
+
+def open_action(scope, label: str):
+    """Open the action disclosure (a <summary>) with this label; return its open panel."""
+    scope.locator("summary").filter(has_text=label).first.click()
+    return scope.locator("details[open]").last

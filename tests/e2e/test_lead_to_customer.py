@@ -8,22 +8,11 @@ import pytest
 from django.utils import timezone
 
 from stages.models import Lead, Stage, Status
+from tests.conftest import browser_login, open_action
 
 from .helpers import segment_client, send_demo_journey, wait_for
 
 pytestmark = [pytest.mark.redis, pytest.mark.browser]
-
-
-def _login(page, live_server, username: str) -> None:
-    page.goto(f"{live_server.url}/login/")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill("leadflow-test")
-    page.get_by_role("button", name="Log in").click()
-    page.wait_for_load_state("networkidle")
-
-
-def _open(row, label: str):
-    row.locator("summary").filter(has_text=label).first.click()
 
 
 def test_a_tracked_visitor_becomes_a_customer_with_its_whole_history(
@@ -51,10 +40,10 @@ def test_a_tracked_visitor_becomes_a_customer_with_its_whole_history(
     context = browser.new_context(viewport={"width": 1366, "height": 900})
     page = context.new_page()
     page.set_default_timeout(15_000)
-    _login(page, live_server, "sdr")
+    browser_login(page, live_server, "sdr")
     row = page.locator(f"#row-{lead.pk}")
     assert "Ada Lovelace" in row.inner_text()
-    _open(row, "Book meeting")
+    open_action(row, "Book meeting")
     meeting = (timezone.localtime() + dt.timedelta(days=3)).replace(hour=14, minute=0)
     row.get_by_label("Meeting date and time").fill(meeting.strftime("%Y-%m-%dT%H:%M"))
     row.get_by_label("Account executive").select_option(label="ae")
@@ -69,9 +58,9 @@ def test_a_tracked_visitor_becomes_a_customer_with_its_whole_history(
     context = browser.new_context(viewport={"width": 1366, "height": 900})
     page = context.new_page()
     page.set_default_timeout(15_000)
-    _login(page, live_server, "ae")
+    browser_login(page, live_server, "ae")
     row = page.locator(f"#row-{lead.pk}")
-    _open(row, "Win")
+    open_action(row, "Win")
     row.get_by_label("Deal value").fill("24000")
     row.get_by_role("button", name="Mark as won").click()
     page.locator(f"#row-{lead.pk}").wait_for(state="detached")

@@ -13,7 +13,7 @@ from leadflow.people.models import Contact
 from leadflow.tracking.models import Event
 from scoring.services import leads_rescore
 from stages.models import Attempt, Lead, Stage, Status
-from tests.conftest import SCREENSHOTS
+from tests.conftest import PASSWORD, SCREENSHOTS, browser_login, open_action
 from tests.factories import lead_at
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("transactional_db")]
@@ -60,14 +60,6 @@ def _lifelike(leads: list[Lead], *, hours_apart: float = 5) -> None:
         )
 
 
-def _login(page, live_server, username: str) -> None:
-    page.goto(f"{live_server.url}/login/")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill("leadflow-test")
-    page.get_by_role("button", name="Log in").click()
-    page.wait_for_load_state("networkidle")
-
-
 def _shot(page, name: str) -> None:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.evaluate("window.scrollTo(0, 0)")  # the sticky top bar belongs at the top
@@ -76,12 +68,6 @@ def _shot(page, name: str) -> None:
 
 def _row(page, lead: Lead):
     return page.locator(f"#row-{lead.pk}")
-
-
-def _open(scope, label: str):
-    """Open the action disclosure (a <summary>) with this label; return its open panel."""
-    scope.locator("summary").filter(has_text=label).first.click()
-    return scope.locator("details[open]").last
 
 
 def test_the_login_page_looks_right(page, live_server, sdr):
@@ -101,7 +87,7 @@ def test_a_marketer_sees_the_mql_queue(page, live_server, marketer, sdr, other_s
     for n, name in lead_transition_statuses.items():
         lead_transition(lead=leads[n].pk, name=name, by="fixture")
 
-    _login(page, live_server, "marketer")
+    browser_login(page, live_server, "marketer")
 
     assert page.url.endswith("/queues/mql/")
     assert page.get_by_role("heading", name="MQL queue").is_visible()
@@ -121,14 +107,14 @@ def test_an_sdr_works_the_list_inline_without_reloading(page, live_server, sdr, 
     _lifelike([*leads, *trying, sourced], hours_apart=9)
     attempted, nurtured, booked = leads[0], leads[1], leads[2]
 
-    _login(page, live_server, "sdr")
+    browser_login(page, live_server, "sdr")
     assert page.url.endswith("/work/")
     _shot(page, "my_work")
     page.evaluate("window.__sameDocument = true")
 
     # Log an attempt: the row moves to the contact-attempt section.
     row = _row(page, attempted)
-    _open(row, "Log attempt")
+    open_action(row, "Log attempt")
     row.get_by_label("Channel").select_option("call")
     row.get_by_label("Outcome").select_option("left_message")
     row.get_by_label("Note").fill("Left a voicemail, will try Thursday")
@@ -140,7 +126,7 @@ def test_an_sdr_works_the_list_inline_without_reloading(page, live_server, sdr, 
 
     # Bad timing: nurture until a later day; the row leaves the list.
     row = _row(page, nurtured)
-    _open(row, "Bad timing")
+    open_action(row, "Bad timing")
     row.get_by_label("Follow up on").fill(
         (timezone.localdate() + dt.timedelta(days=30)).isoformat()
     )
@@ -150,7 +136,7 @@ def test_an_sdr_works_the_list_inline_without_reloading(page, live_server, sdr, 
 
     # A meeting with no AE is refused in place, then booked.
     row = _row(page, booked)
-    _open(row, "Book meeting")
+    open_action(row, "Book meeting")
     meeting = (timezone.localtime() + dt.timedelta(days=2)).replace(hour=10, minute=30)
     row.get_by_label("Meeting date and time").fill(meeting.strftime("%Y-%m-%dT%H:%M"))
     row.get_by_label("Account executive").evaluate("el => el.removeAttribute('required')")
@@ -179,15 +165,15 @@ def test_an_sdr_works_the_list_inline_without_reloading(page, live_server, sdr, 
 
 def test_an_expired_session_sends_the_sdr_to_log_in_and_back(page, live_server, sdr):
     lead = lead_at(Stage.MQL, owner=sdr, **_person(0))
-    _login(page, live_server, "sdr")
+    browser_login(page, live_server, "sdr")
     Session.objects.all().delete()
 
     row = _row(page, lead)
-    _open(row, "Log attempt")
+    open_action(row, "Log attempt")
     row.get_by_role("button", name="Log attempt").click()
     page.wait_for_url("**/login/?next=%2Fwork%2F")
     page.get_by_label("Username").fill("sdr")
-    page.get_by_label("Password").fill("leadflow-test")
+    page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Log in").click()
 
     page.wait_for_url("**/work/")
@@ -202,20 +188,20 @@ def test_an_ae_wins_one_deal_and_loses_another(page, live_server, sdr, ae):
         Lead.objects.filter(pk=deal.pk).update(meeting_at=now + dt.timedelta(hours=26 * n - 20))
     won, lost = deals[1], deals[2]
 
-    _login(page, live_server, "ae")
+    browser_login(page, live_server, "ae")
     assert page.url.endswith("/deals/")
     _shot(page, "my_deals")
     page.evaluate("window.__sameDocument = true")
 
     row = _row(page, won)
-    _open(row, "Win")
+    open_action(row, "Win")
     row.get_by_label("Deal value").fill("24000")
     _shot(page, "my_deals_win")
     row.get_by_role("button", name="Mark as won").click()
     _row(page, won).wait_for(state="detached")
 
     row = _row(page, lost)
-    panel = _open(row, "Lose")
+    panel = open_action(row, "Lose")
     assert panel.get_by_label("Reason").input_value() == "lost"
     panel.get_by_label("Reason").select_option("competitor")
     panel.get_by_role("button", name="Mark as lost").click()
@@ -262,7 +248,7 @@ def test_the_lead_page_explains_the_score_and_offers_the_next_step(
     leads_rescore(lead_ids=[lead.pk])
     Attempt.objects.create(lead=lead, by=sdr, channel="email", outcome="no_answer", note="Intro")
 
-    _login(page, live_server, "sdr")
+    browser_login(page, live_server, "sdr")
     page.goto(f"{live_server.url}/leads/{lead.pk}/")
 
     assert page.get_by_role("heading", name="Maya Chen").is_visible()
@@ -270,7 +256,7 @@ def test_the_lead_page_explains_the_score_and_offers_the_next_step(
     assert page.locator(".breakdown tfoot").inner_text().split()[-1] == str(
         Lead.objects.get(pk=lead.pk).score
     )
-    _open(page, "Book meeting")
+    open_action(page, "Book meeting")
     _shot(page, "lead_detail")
 
     # The same page for a lead without a job title: booking is disabled, with the reason.
@@ -282,7 +268,7 @@ def test_the_lead_page_explains_the_score_and_offers_the_next_step(
 
 
 def test_an_sdr_enters_a_sales_sourced_contact(page, live_server, sdr, ae):
-    _login(page, live_server, "sdr")
+    browser_login(page, live_server, "sdr")
     page.get_by_role("link", name="New contact").click()
     page.get_by_label("Email").fill("nadia.petrova@quartz.example")
     page.get_by_label("First name").fill("Nadia")
@@ -303,7 +289,7 @@ def test_search_finds_a_lead_from_the_top_bar(page, live_server, ae, sdr):
     for n in range(4):
         lead_at(Stage.MQL, owner=sdr, **_person(n))
 
-    _login(page, live_server, "ae")
+    browser_login(page, live_server, "ae")
     page.get_by_label("Search leads").fill("northwind")
     page.get_by_label("Search leads").press("Enter")
     page.wait_for_url("**/search/?q=northwind")
@@ -317,8 +303,8 @@ def test_the_work_list_fits_a_tablet(page, live_server, sdr, ae):
     _lifelike(leads)
     page.set_viewport_size({"width": 768, "height": 1024})
 
-    _login(page, live_server, "sdr")
-    _open(_row(page, leads[0]), "Book meeting")
+    browser_login(page, live_server, "sdr")
+    open_action(_row(page, leads[0]), "Book meeting")
 
     panel = _row(page, leads[0]).locator(".pop-panel").last
     _shot(page, "my_work_tablet")
