@@ -134,7 +134,7 @@ else:
 
 # Celery: with REDIS_URL, a real broker and workers; without, tasks run in the web process.
 # Callers always queue with delay_on_commit, so either way a task never sees uncommitted rows.
-CELERY_BROKER_URL = REDIS_URL or "memory://"
+CELERY_BROKER_URL = REDIS_URL or "memory://localhost/"
 CELERY_TASK_ALWAYS_EAGER = not REDIS_URL
 CELERY_TASK_DEFAULT_QUEUE = os.environ.get("CELERY_QUEUE", "leadflow")
 CELERY_TASK_IGNORE_RESULT = True

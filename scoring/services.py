@@ -65,6 +65,7 @@ def leads_rescore(*, lead_ids: Iterable[int]) -> int:
         if (
             stage_rules.auto_qualify
             and lead.stage == Stage.LEAD
+            and _active_since_entering_lead(lead)
             and not transition_problems(lead, "qualify", None)
         ):
             try:
@@ -73,6 +74,15 @@ def leads_rescore(*, lead_ids: Iterable[int]) -> int:
             except TransitionError:
                 pass  # a person moved the lead first; their transition stands
     return qualified
+
+
+def _active_since_entering_lead(lead: Lead) -> bool:
+    """Whether the worker may qualify this lead: always a new one; a recycled one only on
+    activity after it came back, or the score that made it an MQL the first time would send it
+    straight back to the people who returned it."""
+    if lead.became_mql_at is None and lead.disqualified_at is None:
+        return True
+    return lead.last_event_at is not None and lead.last_event_at > lead.stage_changed_at
 
 
 def leads_schedule_rescore(lead_ids: Iterable[int]) -> None:

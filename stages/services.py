@@ -239,7 +239,7 @@ def contact_source_direct(
     if source not in [s.value for s in (Source.OUTBOUND, Source.EVENT, Source.REFERRAL)]:
         raise TransitionError("source_direct", ["choose outbound, event or referral as source"])
     with transaction.atomic():
-        contact = Contact.objects.filter(email__iexact=email.strip()).first()
+        contact = Contact.objects.by_email(email).first()
         if contact is None:
             contact = Contact.objects.create(email=email)
         for field, value in {
@@ -265,6 +265,10 @@ def contact_source_direct(
             raise TransitionError("source_direct", [f"{owner} is not an active SDR or AE"])
         Lead.objects.filter(pk=lead.pk).update(source=source)
         lead.source = source
+        # The fit points of what sales typed in count at once, not at the contact's first event.
+        from scoring.services import leads_schedule_rescore  # scoring builds on stages
+
+        leads_schedule_rescore([lead.pk])
         return lead_transition(
             lead=lead,
             name="source_direct",

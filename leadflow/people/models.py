@@ -9,6 +9,16 @@ def email_normalize(email: str) -> str:
     return email.strip().lower()
 
 
+class ContactQuerySet(models.QuerySet):
+    def by_email(self, email: str) -> ContactQuerySet:
+        """Contacts with this email, whatever its case, through the unique index on lower(email)."""
+        return (
+            self.alias(email_ci=Lower("email"))
+            .filter(email_ci=email_normalize(email))
+            .exclude(email="")
+        )
+
+
 class Contact(models.Model):
     """A person. Their way through the funnel is their `Lead`."""
 
@@ -24,6 +34,8 @@ class Contact(models.Model):
     traits = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    objects = ContactQuerySet.as_manager()
 
     class Meta:
         constraints = [

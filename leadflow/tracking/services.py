@@ -98,7 +98,7 @@ def _identify(message: Message, visitors: dict[str, int | None]) -> None:
     """Attach the message's person: find or create the contact, its lead, and its visitor."""
     contact = None
     if message.email:
-        contact = Contact.objects.filter(email=message.email).first()
+        contact = Contact.objects.by_email(message.email).first()
     if contact is None and message.user_id:
         contact = Contact.objects.filter(user_id=message.user_id).first()
     if contact is None and message.anonymous_id and visitors.get(message.anonymous_id):
@@ -149,7 +149,7 @@ def _contact_create(message: Message) -> Contact:
             )
     except IntegrityError:
         # A concurrent request created the same person first.
-        found = Contact.objects.filter(email=message.email).first() if message.email else None
+        found = Contact.objects.by_email(message.email).first() if message.email else None
         return found or Contact.objects.get(user_id=message.user_id)
 
 

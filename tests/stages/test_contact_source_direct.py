@@ -87,3 +87,15 @@ def test_marketer_cannot_enter_a_sales_sourced_contact(db, marketer, sdr):
     # The contact and the lead made on the way are rolled back with the refusal.
     assert not Contact.objects.filter(email="z@example.com").exists()
     assert not Lead.objects.exists()
+
+
+def test_a_sales_sourced_contact_gets_its_fit_points_at_once(
+    demo_rules, sdr, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        lead = contact_source_direct(
+            by=sdr, email="new@prospect.example", company="Prospect", job_title="Head of IT"
+        )
+
+    lead.refresh_from_db()
+    assert (lead.fit_score, lead.stage) == (20, Stage.SQL)
