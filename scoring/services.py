@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 
 from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
+from kombu.exceptions import OperationalError
+from redis.exceptions import RedisError
 
 from leadflow.tracking.models import Event
 from stages.models import FIT_FIELDS, Lead, Stage, StageRules
@@ -17,6 +20,7 @@ from . import engine
 from .models import ScoringRule
 
 PENDING_KEY = "scoring:pending:{}"
+logger = logging.getLogger(__name__)
 
 
 def rules_active() -> list[engine.Rule]:
@@ -99,8 +103,13 @@ def leads_schedule_rescore(lead_ids: Iterable[int]) -> None:
         from .tasks import score_leads
 
         timeout = settings.SCORING_COALESCE_SECONDS
-        fresh = [pk for pk in sorted(lead_ids) if cache.add(PENDING_KEY.format(pk), 1, timeout)]
-        if fresh:
-            score_leads.delay(fresh)
+        try:
+            fresh = [pk for pk in sorted(lead_ids) if cache.add(PENDING_KEY.format(pk), 1, timeout)]
+            if fresh:
+                score_leads.delay(fresh)
+        except (RedisError, OperationalError, OSError):
+            # The events are committed: an outage of Redis or the broker must not fail the
+            # request that stored them. The periodic sweep scores these leads once it is back.
+            logger.warning("scoring queue unavailable; the sweep will rescore %s", sorted(lead_ids))
 
     transaction.on_commit(enqueue)
