@@ -12,7 +12,9 @@ from django.middleware.csrf import CsrfViewMiddleware
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods
 
+from leadflow.people.services import MergeError, contacts_merge
 from leadflow.workspaces.actions import ACTIONS
+from leadflow.workspaces.forms import MergeForm
 from stages.models import Lead, Stage
 from stages.services import TransitionError
 
@@ -138,12 +140,9 @@ def lead_transitions(request: HttpRequest, pk: int) -> JsonResponse:
 
 def _transition_make(request: HttpRequest, lead: Lead) -> JsonResponse:
     """Make a transition (or log an attempt) with the same form and service as the pages."""
-    try:
-        body = json.loads(request.body or b"{}")
-    except (UnicodeDecodeError, ValueError):
-        return JsonResponse({"error": "body is not valid JSON"}, status=400)
-    if not isinstance(body, dict):
-        return JsonResponse({"error": "body must be a JSON object"}, status=400)
+    body = _json_object(request)
+    if isinstance(body, JsonResponse):
+        return body
     action = ACTIONS.get(body.get("name"))
     if action is None:
         names = ", ".join(sorted(ACTIONS))
@@ -159,6 +158,41 @@ def _transition_make(request: HttpRequest, lead: Lead) -> JsonResponse:
         return JsonResponse({"error": str(exc), "problems": exc.problems}, status=409)
     lead = Lead.objects.select_related("contact", "owner").get(pk=lead.pk)
     return JsonResponse(lead_json(lead))
+
+
+@require_http_methods(["POST"])
+@api_view
+def lead_merge(request: HttpRequest, pk: int) -> JsonResponse:
+    """Fold the duplicate contact named by `email` into this lead's contact."""
+    lead = Lead.objects.select_related("contact").filter(pk=pk).first()
+    if lead is None:
+        return JsonResponse({"error": "no such lead"}, status=404)
+    if not request.user.has_perm("people.merge_contact"):
+        return JsonResponse({"error": "your role may not merge contacts"}, status=403)
+    body = _json_object(request)
+    if isinstance(body, JsonResponse):
+        return body
+    form = MergeForm(body, survivor=lead.contact)
+    if not form.is_valid():
+        return JsonResponse({"error": "invalid fields", "fields": form.errors}, status=400)
+    try:
+        contacts_merge(
+            survivor_id=lead.contact_id, duplicate_id=form.cleaned_data["email"].pk, by=request.user
+        )
+    except MergeError as exc:
+        return JsonResponse({"error": str(exc)}, status=409)
+    kept = Lead.objects.select_related("contact", "owner").get(contact_id=lead.contact_id)
+    return JsonResponse(lead_json(kept))
+
+
+def _json_object(request: HttpRequest) -> dict[str, Any] | JsonResponse:
+    try:
+        body = json.loads(request.body or b"{}")
+    except (UnicodeDecodeError, ValueError):
+        return JsonResponse({"error": "body is not valid JSON"}, status=400)
+    if not isinstance(body, dict):
+        return JsonResponse({"error": "body must be a JSON object"}, status=400)
+    return body
 
 
 @require_GET
@@ -292,6 +326,30 @@ OPENAPI: dict[str, Any] = {
                     **_ERRORS,
                 },
             },
+        },
+        "/api/v1/leads/{pk}/merge/": {
+            "post": {
+                "summary": "Merge the duplicate contact with this email into this lead's contact",
+                "parameters": [_ID],
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                "type": "object",
+                                "required": ["email"],
+                                "properties": {"email": {"type": "string", "format": "email"}},
+                            }
+                        }
+                    },
+                },
+                "responses": {
+                    "200": _ok({"$ref": "#/components/schemas/Lead"}),
+                    "400": {"description": "malformed body, unknown or same contact"},
+                    "404": {"description": "no such lead"},
+                    **_ERRORS,
+                },
+            }
         },
     },
 }

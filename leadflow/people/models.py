@@ -1,7 +1,9 @@
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
 from django.db.models.functions import Lower
+from django.utils import timezone
 
 
 def email_normalize(email: str) -> str:
@@ -38,6 +40,7 @@ class Contact(models.Model):
     objects = ContactQuerySet.as_manager()
 
     class Meta:
+        permissions = [("merge_contact", "Can merge duplicate contacts")]
         constraints = [
             models.UniqueConstraint(
                 Lower("email"),
@@ -74,3 +77,20 @@ class Visitor(models.Model):
 
     def __str__(self) -> str:
         return self.anonymous_id
+
+
+class ContactMerge(models.Model):
+    """The record of a merge: which contact was folded into which, by whom, keeping what."""
+
+    survivor = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="merges")
+    merged_contact_id = models.BigIntegerField()
+    # Kept so that the merged person's email still finds the survivor when it comes back.
+    merged_email = models.EmailField(max_length=254, blank=True, default="", db_index=True)
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    data = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"{self.merged_email or self.merged_contact_id} → {self.survivor}"

@@ -37,6 +37,7 @@ ROLE_PERMISSIONS: dict[Role, list[str]] = {
         "stages.recycle_lead",
         "stages.act_on_any_lead",
         "stages.assign_lead",
+        "people.merge_contact",
     ],
     Role.SDR: [
         "stages.view_lead",
@@ -56,6 +57,7 @@ ROLE_PERMISSIONS: dict[Role, list[str]] = {
     ],
     Role.ADMIN: [
         *(f"stages.{codename}" for codename in LEAD_PERMISSIONS),
+        "people.merge_contact",
         "stages.change_stagerules",
         "stages.view_stagerules",
         "scoring.add_scoringrule",

@@ -9,6 +9,7 @@ from django import forms
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
+from leadflow.people.models import Contact
 from leadflow.people.roles import Role
 from stages.models import SALES_SOURCES, Attempt, DisqualifyReason
 from stages.services import users_with_role
@@ -123,3 +124,21 @@ class ContactNewForm(forms.Form):
         """The person's fields, for the first half of the form."""
         names = ["email", "first_name", "last_name", "company", "job_title", "phone", "country"]
         return [self[name] for name in names]
+
+
+class MergeForm(forms.Form):
+    """The duplicate to fold into the contact of the page, found by its email."""
+
+    email = forms.EmailField(label="Email of the duplicate contact")
+
+    def __init__(self, *args: Any, survivor: Contact, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.survivor = survivor
+
+    def clean_email(self) -> Contact:
+        duplicate = Contact.objects.by_email(self.cleaned_data["email"]).first()
+        if duplicate is None:
+            raise forms.ValidationError("No contact has this email.")
+        if duplicate.pk == self.survivor.pk:
+            raise forms.ValidationError("That is this contact: choose its duplicate.")
+        return duplicate

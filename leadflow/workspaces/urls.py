@@ -19,5 +19,6 @@ urlpatterns = [
     path("leads/new/", views.lead_new, name="lead_new"),
     path("leads/<int:pk>/", views.lead_detail, name="lead_detail"),
     path("leads/<int:pk>/do/<slug:name>/", views.lead_do, name="lead_do"),
+    path("leads/<int:pk>/merge/", views.contact_merge, name="contact_merge"),
     path("search/", views.search, name="search"),
 ]

@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from leadflow.people.roles import Role, user_role
+from leadflow.people.services import MergeError, contacts_merge
 from leadflow.tracking.models import Event
 from scoring.engine import ScoreResult
 from scoring.services import lead_explain
@@ -27,7 +28,7 @@ from stages.services import (
 )
 
 from .actions import ACTIONS, lead_actions
-from .forms import SOURCE_CHOICES, ContactNewForm
+from .forms import SOURCE_CHOICES, ContactNewForm, MergeForm
 from .selectors import leads_search
 
 HOME_BY_ROLE = {
@@ -169,6 +170,27 @@ def _lead_context(request: HttpRequest, lead: Lead, **extra: Any) -> dict[str, A
 def lead_detail(request: HttpRequest, pk: int) -> HttpResponse:
     lead = _lead_for(request, pk)
     return render(request, "workspaces/lead_detail.html", _lead_context(request, lead))
+
+
+@login_required
+@permission_required("people.merge_contact", raise_exception=True)
+@require_POST
+def contact_merge(request: HttpRequest, pk: int) -> HttpResponse:
+    """Fold a duplicate contact, named by its email, into the contact of this lead."""
+    lead = _lead_for(request, pk)
+    form = MergeForm(request.POST, survivor=lead.contact)
+    if form.is_valid():
+        duplicate = form.cleaned_data["email"]
+        try:
+            contacts_merge(survivor_id=lead.contact_id, duplicate_id=duplicate.pk, by=request.user)
+        except MergeError as exc:
+            form.add_error("email", str(exc))
+    if not form.errors:
+        messages.success(request, f"{duplicate.email} was merged into {lead.contact}.")
+        # The kept lead may be the duplicate's: show whichever now belongs to this contact.
+        return redirect("lead_detail", Lead.objects.get(contact_id=lead.contact_id).pk)
+    context = _lead_context(request, lead, merge_form=form)
+    return render(request, "workspaces/lead_detail.html", context, status=400)
 
 
 @login_required

@@ -13,6 +13,7 @@ def test_the_server_publishes_an_openapi_schema_of_every_api_route(client):
         "/api/v1/leads/",
         "/api/v1/leads/{pk}/",
         "/api/v1/leads/{pk}/transitions/",
+        "/api/v1/leads/{pk}/merge/",
     }
     lead_fields = schema["components"]["schemas"]["Lead"]["required"]
     assert {"id", "email", "stage", "status", "score", "owner"} <= set(lead_fields)
