@@ -176,6 +176,11 @@ STORAGES = {
 # Tracking API limits (Segment's): a message and a whole batch, in bytes.
 TRACKING_MAX_MESSAGE_BYTES = envint("TRACKING_MAX_MESSAGE_BYTES", 32 * 1024)
 TRACKING_MAX_BATCH_BYTES = envint("TRACKING_MAX_BATCH_BYTES", 500 * 1024)
+# Events a second each write key may send (0: no limit), on average over a window of
+# TRACKING_RATE_WINDOW seconds, so a burst is fine while the window's budget lasts. Counted in
+# the shared cache (Redis), so the limit holds across all web processes.
+TRACKING_RATE_LIMIT = envint("TRACKING_RATE_LIMIT", 1000)
+TRACKING_RATE_WINDOW = envint("TRACKING_RATE_WINDOW", 10)
 # Seconds a lead waits for more events before its score is recomputed once for the burst.
 SCORING_COALESCE_SECONDS = envint("SCORING_COALESCE_SECONDS", 30)
 

@@ -3,6 +3,7 @@ from django.urls import include, path
 
 urlpatterns = [
     path("", include("leadflow.tracking.urls")),
+    path("", include("leadflow.website.urls")),
     path("api/v1/", include("leadflow.api.urls")),
     path("admin/", admin.site.urls),
     path("", include("leadflow.workspaces.urls")),

@@ -223,6 +223,17 @@ class Lead(ConcurrentTransitionMixin, models.Model):
     scored_at = models.DateTimeField(null=True, blank=True)
     last_event_at = models.DateTimeField(null=True, blank=True)
 
+    # Attribution, set by the tracking ingest: where the lead came from the first time and the
+    # last time (UTM fields, else the referrer). The times say which event gave them.
+    first_touch_source = models.CharField(max_length=200, blank=True, default="", db_default="")
+    first_touch_medium = models.CharField(max_length=200, blank=True, default="", db_default="")
+    first_touch_campaign = models.CharField(max_length=200, blank=True, default="", db_default="")
+    first_touch_at = models.DateTimeField(null=True, blank=True)
+    last_touch_source = models.CharField(max_length=200, blank=True, default="", db_default="")
+    last_touch_medium = models.CharField(max_length=200, blank=True, default="", db_default="")
+    last_touch_campaign = models.CharField(max_length=200, blank=True, default="", db_default="")
+    last_touch_at = models.DateTimeField(null=True, blank=True)
+
     meeting_at = models.DateTimeField(null=True, blank=True)
     follow_up_on = models.DateField(null=True, blank=True)
     deal_value = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)

@@ -1,12 +1,25 @@
 from django.contrib import admin
 
-from .models import Event, WriteKey
+from .models import Event, RetiredKey, WriteKey
+
+
+class RetiredKeyInline(admin.TabularInline):
+    model = RetiredKey
+    fields = ["key", "retired_at", "retired_by"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(WriteKey)
 class WriteKeyAdmin(admin.ModelAdmin):
-    list_display = ["name", "kind", "key", "created_at", "revoked_at"]
-    readonly_fields = ["key", "created_at"]
+    list_display = ["name", "kind", "key", "created_at", "rotated_at", "revoked_at"]
+    list_filter = ["kind"]
+    readonly_fields = ["key", "created_at", "created_by", "rotated_at", "revoked_by"]
+    inlines = [RetiredKeyInline]
 
 
 @admin.register(Event)

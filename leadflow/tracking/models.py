@@ -2,11 +2,18 @@ from __future__ import annotations
 
 import secrets
 
+from django.conf import settings
 from django.db import models
+from django.db.models import Value
 
 
 def _new_key() -> str:
     return secrets.token_urlsafe(24)
+
+
+class WriteKeyQuerySet(models.QuerySet):
+    def active(self) -> WriteKeyQuerySet:
+        return self.filter(revoked_at__isnull=True)
 
 
 class WriteKey(models.Model):
@@ -23,7 +30,16 @@ class WriteKey(models.Model):
     # stored as they are and looked up by an index.
     key = models.CharField(max_length=64, unique=True, default=_new_key, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    rotated_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    objects = WriteKeyQuerySet.as_manager()
 
     def __str__(self) -> str:
         return self.name
@@ -33,6 +49,24 @@ class WriteKey(models.Model):
         return self.revoked_at is None
 
 
+class RetiredKey(models.Model):
+    """A key value a source used before a rotation: it answers "revoked", never "unknown".
+
+    Rotation changes the key of the same source rather than making a new one, so its events, its
+    name and its deduplication by message id carry on across the rotation.
+    """
+
+    source = models.ForeignKey(WriteKey, on_delete=models.CASCADE, related_name="retired_keys")
+    key = models.CharField(max_length=64, unique=True)
+    retired_at = models.DateTimeField()
+    retired_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    def __str__(self) -> str:
+        return f"{self.source} (retired {self.retired_at:%Y-%m-%d})"
+
+
 class Event(models.Model):
     """A raw tracked event, as received. Deduplicated by message id per source."""
 
@@ -40,6 +74,9 @@ class Event(models.Model):
         IDENTIFY = "identify", "Identify"
         TRACK = "track", "Track"
         PAGE = "page", "Page"
+        SCREEN = "screen", "Screen"
+        GROUP = "group", "Group"
+        ALIAS = "alias", "Alias"
 
     id = models.BigAutoField(primary_key=True)
     source = models.ForeignKey(WriteKey, on_delete=models.PROTECT, related_name="events")
@@ -51,6 +88,10 @@ class Event(models.Model):
     context = models.JSONField(default=dict, blank=True)
     anonymous_id = models.CharField(max_length=200, blank=True, default="")
     user_id = models.CharField(max_length=200, blank=True, default="")
+    # Every top-level field of the message that no column above holds (traits, integrations,
+    # groupId, previousId, the client's own times...): kept as sent, never rejected. The database
+    # default lets bulk loaders (COPY) leave it out.
+    extra = models.JSONField(default=dict, blank=True, db_default=Value({}, models.JSONField()))
     lead = models.ForeignKey(
         "stages.Lead", null=True, blank=True, on_delete=models.SET_NULL, related_name="events"
     )
@@ -71,7 +112,18 @@ class Event(models.Model):
                 condition=models.Q(lead__isnull=True),
                 name="event_unattached_anon",
             ),
+            # ...and an alias (or a user id seen before its contact) attaches those of a user id.
+            models.Index(
+                fields=["user_id"],
+                condition=models.Q(lead__isnull=True) & ~models.Q(user_id=""),
+                name="event_unattached_user",
+            ),
         ]
 
     def __str__(self) -> str:
-        return f"{self.type} {self.name or self.url}".strip()
+        label = self.name or self.url
+        if not label and self.type in (self.Type.GROUP, self.Type.ALIAS):
+            extra = self.extra if isinstance(self.extra, dict) else {}
+            traits = extra.get("traits") if isinstance(extra.get("traits"), dict) else {}
+            label = traits.get("name") or extra.get("groupId") or extra.get("previousId") or ""
+        return f"{self.type} {label}".strip()

@@ -24,14 +24,16 @@ def send(client: Client, write_key) -> Callable[..., HttpResponse]:
         auth: bool = True,
         compress: bool = False,
         raw: bytes | None = None,
+        content_type: str = "application/json",
+        headers: dict[str, str] | None = None,
     ) -> HttpResponse:
         data = raw if raw is not None else json.dumps(body).encode()
-        headers = {}
+        headers = dict(headers or {})
         if auth:
             headers["Authorization"] = basic(write_key.key if key is None else key)
         if compress:
             data = gzip.compress(data)
             headers["Content-Encoding"] = "gzip"
-        return client.post(path, data=data, content_type="application/json", headers=headers)
+        return client.post(path, data=data, content_type=content_type, headers=headers)
 
     return post

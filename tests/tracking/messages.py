@@ -41,3 +41,21 @@ def identify(email: str, anonymous_id: str = "anon-1", **traits) -> dict:
 
 def typed(kind: str, message: dict) -> dict:
     return {"type": kind, **message}
+
+
+def screen(name: str = "Home", anonymous_id: str = "anon-1", **extra) -> dict:
+    return {"messageId": message_id(), "anonymousId": anonymous_id, "name": name, **extra}
+
+
+def group(group_id: str = "acme", company: str = "Acme", **extra) -> dict:
+    return {
+        "messageId": message_id(),
+        "anonymousId": "anon-1",
+        "groupId": group_id,
+        "traits": {"name": company, "industry": "Software"},
+        **extra,
+    }
+
+
+def alias(user_id: str, previous_id: str, **extra) -> dict:
+    return {"messageId": message_id(), "userId": user_id, "previousId": previous_id, **extra}

@@ -34,7 +34,7 @@ def test_one_bad_message_does_not_sink_the_batch(db, send):
 def test_every_bad_message_is_reported_with_its_own_error(db, send):
     batch = [
         "not an object",
-        {"type": "alias", "messageId": "m-alias", "userId": "u"},
+        {"type": "login", "messageId": "m-login", "userId": "u"},
         {"type": "page", "anonymousId": "a"},
         typed("page", page()),
         typed("identify", identify("not-an-email")),
@@ -45,7 +45,11 @@ def test_every_bad_message_is_reported_with_its_own_error(db, send):
     assert response.status_code == 200
     assert response.json()["rejected"] == [
         {"index": 0, "messageId": None, "error": "a message must be a JSON object"},
-        {"index": 1, "messageId": "m-alias", "error": "type must be one of identify, track, page"},
+        {
+            "index": 1,
+            "messageId": "m-login",
+            "error": "type must be one of identify, track, page, screen, group, alias",
+        },
         {"index": 2, "messageId": None, "error": "messageId is required"},
         {
             "index": 4,

@@ -69,3 +69,35 @@ def test_the_same_batch_retried_at_once_is_stored_once(transactional_db, write_k
 
     assert statuses == [200] * THREADS
     assert Event.objects.count() == 50
+
+
+def test_a_batch_of_every_type_replayed_three_times_at_once_is_stored_once(
+    transactional_db, write_key
+):
+    from .messages import alias, group, screen, track
+
+    context = {"page": {"url": "https://shop.example/", "referrer": "https://www.google.com/"}}
+    batch = {
+        "batch": [
+            typed("page", page("anon-1", context=context)),
+            typed("identify", identify("ivy@example.com", "anon-1")),
+            typed("screen", screen("Home", "anon-1")),
+            typed("group", group("g", "Initech")),
+            typed("track", track("Trial Started", context=context)),
+            typed("alias", alias("u-ivy", "anon-1")),
+            *(typed("page", page(f"stranger-{n}")) for n in range(20)),
+        ]
+    }
+
+    statuses = _post_together([("/v1/b", batch)] * 3, write_key.key)
+
+    assert statuses == [200] * 3
+    assert Event.objects.count() == 26
+    lead = Lead.objects.select_related("contact").get()
+    assert (lead.contact.email, lead.contact.user_id, lead.contact.company) == (
+        "ivy@example.com",
+        "u-ivy",
+        "Initech",
+    )
+    assert (lead.first_touch_source, lead.last_touch_medium) == ("google", "organic")
+    assert LeadTransition.objects.filter(name="identify").count() == 1

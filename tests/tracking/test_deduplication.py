@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from leadflow.tracking.models import Event, WriteKey
 
 from .messages import page, track, typed
@@ -55,3 +57,42 @@ def test_two_sources_may_use_the_same_message_id(db, send):
     send("/v1/page", message, key=backend.key)
 
     assert Event.objects.filter(message_id=message["messageId"]).count() == 2
+
+
+def _all_types() -> dict[str, dict]:
+    from .messages import alias, group, identify, screen
+
+    return {
+        "identify": identify("ann@example.com"),
+        "track": track("Signed Up"),
+        "page": page(),
+        "screen": screen(),
+        "group": group(),
+        "alias": alias("u-1", "anon-1"),
+    }
+
+
+@pytest.mark.parametrize("kind", ["identify", "track", "page", "screen", "group", "alias"])
+def test_every_type_is_stored_once_whichever_path_repeats_it(db, send, kind):
+    message = _all_types()[kind]
+
+    answers = [
+        send(f"/v1/{kind}", message),
+        send(f"/v1/{kind[0]}", message),
+        send("/v1/batch", {"batch": [typed(kind, message)]}),
+        send("/v1/b", {"batch": [typed(kind, message)] * 2}),
+        send("/v1/s" if kind == "page" else "/v1/p", message),  # another type, same id
+    ]
+
+    assert [a.status_code for a in answers] == [200] * 5
+    assert Event.objects.count() == 1
+    assert Event.objects.get().type == kind
+
+
+def test_a_replayed_batch_of_every_type_is_stored_once(db, send):
+    batch = [typed(kind, message) for kind, message in _all_types().items()]
+
+    for _ in range(3):
+        assert send("/v1/batch", {"batch": batch}).status_code == 200
+
+    assert Event.objects.count() == len(batch)

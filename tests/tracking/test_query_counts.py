@@ -99,3 +99,77 @@ def test_duplicates_cost_no_extra_queries(db, send, known):
 
     assert again <= first
     assert Event.objects.count() == KNOWN_USERS + 100
+
+
+BROWSER_CONTEXT = {
+    "page": {"url": "https://x.test/pricing", "referrer": "https://www.google.com/"},
+    "campaign": {},
+}
+
+
+def _all_types_batch(size: int, known: list[str]) -> list[dict]:
+    """Every set-based call type, from browsers with referrers and UTM fields, and backends."""
+    messages = []
+    for n in range(size):
+        who = (
+            {"anonymousId": known[n % len(known)]}
+            if n % 2
+            else {"userId": f"u{n % KNOWN_USERS}"}
+            if n % 4 == 0
+            else {"anonymousId": f"anon-{n}"}
+        )
+        context = (
+            {**BROWSER_CONTEXT, "campaign": {"source": "ads", "medium": "cpc", "name": f"c{n}"}}
+            if n % 3 == 0
+            else BROWSER_CONTEXT
+        )
+        base = {"messageId": message_id(), "context": context, **who}
+        kind = ("page", "track", "screen", "group")[n % 4]
+        extra = {
+            "page": {"properties": {"url": f"https://x.test/p/{n}"}},
+            "track": {"event": "Feature Used", "properties": {"n": n}},
+            "screen": {"name": "Settings"},
+            "group": {"groupId": f"g{n % 3}", "traits": {"name": f"Company {n % 3}"}},
+        }[kind]
+        messages.append({"type": kind, **base, **extra, "integrations": {"All": True}})
+    return messages
+
+
+@pytest.mark.parametrize("path", ["/v1/track", "/v1/t"])
+def test_a_single_browser_track_call_costs_exactly_its_budget(
+    db, send, known, django_assert_num_queries, path
+):
+    message = {
+        "messageId": message_id(),
+        "anonymousId": known[0],
+        "event": "Signed Up",
+        "context": BROWSER_CONTEXT,
+    }
+    # Key, savepoint, visitors upsert, leads of the visitors, insert, the leads' last event time
+    # and attribution in one update, release. The rate limit is one Redis round trip, no query.
+    with django_assert_num_queries(7):
+        assert send(path, message).status_code == 200
+
+    lead = Event.objects.get(name="Signed Up").lead
+    assert (lead.last_touch_source, lead.last_touch_medium) == ("google", "organic")
+
+
+def test_a_batch_of_100_calls_of_every_type_costs_exactly_its_budget(
+    db, send, known, django_assert_num_queries
+):
+    batch = _all_types_batch(100, known)
+
+    # Key, savepoint, visitors, contacts by user id, their leads, insert, companies of the group
+    # calls, the leads' update (last event, attribution), release.
+    with django_assert_num_queries(9):
+        response = send("/v1/batch", {"batch": batch})
+
+    assert response.json() == {"success": True}
+    assert Event.objects.count() == KNOWN_USERS + 100
+
+
+def test_the_queries_of_an_all_types_batch_do_not_grow_with_its_size(db, send, known):
+    small = _queries(send, "/v1/b", {"batch": _all_types_batch(12, known)})
+    large = _queries(send, "/v1/b", {"batch": _all_types_batch(100, known)})
+
+    assert large == small == 9

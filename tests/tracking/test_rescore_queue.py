@@ -96,3 +96,28 @@ def test_the_demo_journey_in_one_batch_makes_an_mql_once_committed(
         ("identify", "tracking"),
         ("qualify", "scoring"),
     ]
+
+
+def test_a_burst_of_every_type_queues_one_rescore_per_lead(
+    db, send, task_runs, django_capture_on_commit_callbacks
+):
+    from .messages import alias, group, screen
+
+    ann = _identified(send, "ann@example.com", "ann-laptop")
+    task_runs.clear()
+    batch = []
+    for _ in range(10):
+        batch += [
+            typed("page", page("ann-laptop")),
+            typed("screen", screen("Home", "ann-laptop")),
+            typed("group", {**group(), "anonymousId": "ann-laptop"}),
+            typed("track", {"messageId": message_id(), "anonymousId": "ann-phone", "event": "E"}),
+        ]
+    batch.append(typed("alias", {**alias("u-bob", "bob-phone")}))
+
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        assert send("/v1/batch", {"batch": batch}).status_code == 200
+
+    bob = Lead.objects.get(contact__user_id="u-bob")
+    assert len(callbacks) == 1
+    assert task_runs == [(SCORE_LEADS, (sorted([ann.pk, bob.pk]),))]

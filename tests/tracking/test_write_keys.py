@@ -108,3 +108,20 @@ def test_an_empty_basic_user_falls_back_to_the_body_key(db, client, write_key):
     )
 
     assert response.status_code == 200
+
+
+def test_the_writekey_command_rotates_and_revokes(db, send, write_key):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    out = StringIO()
+    call_command("writekey", "rotate", write_key.key, stdout=out)
+    new = out.getvalue().strip().splitlines()[-1]
+
+    assert send("/v1/page", page(), key=write_key.key).json()["error"] == "revoked write key"
+    assert send("/v1/page", page(), key=new).status_code == 200
+
+    call_command("writekey", "revoke", new, stdout=StringIO())
+
+    assert send("/v1/page", page(), key=new).status_code == 401
