@@ -87,8 +87,11 @@ def contacts_merge(*, survivor_id: int, duplicate_id: int, by: AbstractUser) -> 
         survivor.traits = traits
         survivor.save()
         if kept is not None:
-            from scoring.services import leads_schedule_rescore  # scoring builds on people
+            # Tracking and scoring build on people: imported here, not at the top.
+            from leadflow.tracking.services import leads_attribute
+            from scoring.services import leads_schedule_rescore
 
+            leads_attribute(lead_ids=[kept.pk])  # first and last touch over both histories
             leads_schedule_rescore([kept.pk])
     return record
 

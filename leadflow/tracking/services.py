@@ -12,7 +12,7 @@ from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from leadflow.people.models import Contact, Visitor
+from leadflow.people.models import Contact, ContactMerge, Visitor
 from scoring.services import leads_schedule_rescore
 from stages.models import Lead, Source, Stage
 from stages.services import lead_transition
@@ -121,6 +121,10 @@ def _identify(
     contact = None
     if message.email:
         contact = Contact.objects.by_email(message.email).first()
+    if contact is None and message.email:
+        # A person merged away comes back under their old email: they are the survivor.
+        merge = ContactMerge.objects.filter(merged_email=message.email).order_by("-pk").first()
+        contact = merge.survivor if merge else None
     if contact is None and message.user_id:
         contact = Contact.objects.filter(user_id=message.user_id).first()
     if contact is None and message.anonymous_id and visitors.get(message.anonymous_id):

@@ -96,3 +96,43 @@ def test_a_contact_cannot_be_merged_into_itself_or_a_missing_one(admin_user):
     with pytest.raises(MergeError, match="must exist"):
         contacts_merge(survivor_id=lead.contact_id, duplicate_id=10**9, by=admin_user)
     assert Lead.objects.filter(pk=lead.pk).exists()
+
+
+def test_a_merged_persons_old_email_finds_the_survivor(client, marketer, write_key):
+    from tests.tracking.messages import basic
+
+    survivor = lead_at(Stage.LEAD, email="ada@work.example")
+    duplicate = lead_at(Stage.LEAD, email="ada@home.example")
+    contacts_merge(survivor_id=survivor.contact_id, duplicate_id=duplicate.contact_id, by=marketer)
+
+    response = client.post(
+        "/v1/identify",
+        {"messageId": "m-back", "anonymousId": "a-back", "traits": {"email": "Ada@Home.example"}},
+        content_type="application/json",
+        headers={"Authorization": basic(write_key.key)},
+    )
+
+    assert response.status_code == 200
+    assert Contact.objects.count() == 1
+    assert Visitor.objects.get(anonymous_id="a-back").contact_id == survivor.contact_id
+
+
+def test_a_merge_recomputes_attribution_over_both_histories(marketer, write_key):
+    survivor = lead_at(Stage.LEAD)
+    duplicate = lead_at(Stage.LEAD)
+    now = timezone.now()
+    Event.objects.create(
+        source=write_key, message_id="m-utm", type="page", lead=duplicate,
+        url="https://x.test/?utm_source=newsletter&utm_medium=email&utm_campaign=spring",
+        context={"campaign": {"source": "newsletter", "medium": "email", "name": "spring"}},
+        occurred_at=now, received_at=now,
+    )  # fmt: skip
+
+    contacts_merge(survivor_id=survivor.contact_id, duplicate_id=duplicate.contact_id, by=marketer)
+
+    lead = Lead.objects.get(contact_id=survivor.contact_id)
+    assert (lead.first_touch_source, lead.first_touch_medium, lead.first_touch_campaign) == (
+        "newsletter",
+        "email",
+        "spring",
+    )
