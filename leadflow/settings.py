@@ -143,6 +143,10 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 4
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE = {
     "score-sweep": {"task": "scoring.tasks.sweep_stale_scores", "schedule": 60.0},
+    "score-decay": {
+        "task": "scoring.tasks.decay_scores",
+        "schedule": 3600.0 * envint("SCORING_DECAY_HOURS", 6),
+    },
     "nurture-reopen": {"task": "stages.tasks.reopen_due_nurtures", "schedule": 900.0},
 }
 
@@ -183,6 +187,13 @@ TRACKING_RATE_LIMIT = envint("TRACKING_RATE_LIMIT", 1000)
 TRACKING_RATE_WINDOW = envint("TRACKING_RATE_WINDOW", 10)
 # Seconds a lead waits for more events before its score is recomputed once for the burst.
 SCORING_COALESCE_SECONDS = envint("SCORING_COALESCE_SECONDS", 30)
+# Hours between two decay passes (a rescore of everyone as of now, when any rule decays).
+SCORING_DECAY_HOURS = envint("SCORING_DECAY_HOURS", 6)
+# A full rescore cuts the leads into this many chunks of ids for the workers (fewer when there
+# are fewer than SCORING_RESCORE_MIN_CHUNK leads a chunk). Each chunk reads the events of its
+# leads in one aggregate pass.
+SCORING_RESCORE_CHUNKS = envint("SCORING_RESCORE_CHUNKS", 8)
+SCORING_RESCORE_MIN_CHUNK = envint("SCORING_RESCORE_MIN_CHUNK", 5000)
 
 # Production: HTTPS everywhere. A reverse proxy terminates TLS and sets X-Forwarded-Proto.
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

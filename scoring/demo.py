@@ -21,14 +21,16 @@ DEMO_RULES = [
     {
         "name": "Pricing page viewed",
         "event_type": "page",
-        "url_contains": "/pricing",
+        "url_match": "contains",
+        "url": "/pricing",
         "points": 10,
         "max_points": 30,
     },
     {
         "name": "Any page viewed",
         "event_type": "page",
-        "url_contains": "/",
+        "url_match": "contains",
+        "url": "/",
         "points": 1,
         "max_points": 5,
     },
@@ -39,7 +41,8 @@ DEMO_RULES = [
         "name": "Decision maker",
         "kind": "fit",
         "field": "job_title",
-        "field_contains": "head",
+        "operator": "contains",
+        "values": ["head"],
         "points": 10,
     },
 ]

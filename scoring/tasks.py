@@ -6,6 +6,7 @@ from django.db.models import F, Q
 
 from stages.models import Lead
 
+from . import services
 from .services import PENDING_KEY, leads_rescore, leads_schedule_rescore
 
 
@@ -27,3 +28,15 @@ def sweep_stale_scores(limit: int = 10_000) -> int:
     )
     leads_schedule_rescore(stale)
     return len(stale)
+
+
+@shared_task
+def rescore_chunk(run_id: int, index: int) -> int:
+    return services.rescore_chunk(run_id=run_id, index=index)
+
+
+@shared_task
+def decay_scores() -> int | None:
+    """Let scores fall with time: a rescore of everyone as of now, if any rule decays."""
+    run = services.scores_decay()
+    return run.pk if run else None

@@ -12,6 +12,8 @@ from .services import TransitionError, lead_qualify, lead_transition
 class StageRulesAdmin(admin.ModelAdmin):
     fields = [
         "mql_threshold",
+        "mql_min_behaviour",
+        "mql_min_fit",
         "mql_required_fields",
         "sql_required_fields",
         "auto_qualify",
@@ -22,6 +24,14 @@ class StageRulesAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return not StageRules.objects.exists()
+
+    def save_model(self, request: HttpRequest, obj: StageRules, form, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        # Who meets the MQL rule, and which MQLs are cooling, follow the new thresholds.
+        from scoring.models import RescoreRun  # scoring builds on stages
+        from scoring.services import rescore_start
+
+        rescore_start(reason=RescoreRun.Reason.RULES, by=request.user)
 
     def has_delete_permission(self, request: HttpRequest, obj: StageRules | None = None) -> bool:
         return False

@@ -63,6 +63,9 @@ FIT_FIELDS = {
     "job_title": "job title",
     "phone": "phone",
     "country": "country",
+    "seniority": "seniority",
+    "industry": "industry",
+    "company_size": "company size",
 }
 FIELD_CHOICES = list(FIT_FIELDS.items())
 
@@ -74,6 +77,18 @@ class StageRules(models.Model):
         "MQL score threshold",
         default=60,
         help_text="A lead whose total score reaches this becomes an MQL.",
+    )
+    mql_min_behaviour = models.IntegerField(
+        "MQL minimum behaviour score",
+        null=True,
+        blank=True,
+        help_text="Empty: no minimum. The behaviour score must also reach this.",
+    )
+    mql_min_fit = models.IntegerField(
+        "MQL minimum fit score",
+        null=True,
+        blank=True,
+        help_text="Empty: no minimum. The fit score must also reach this.",
     )
     mql_required_fields = ArrayField(
         models.CharField(max_length=30, choices=FIELD_CHOICES),
@@ -121,6 +136,21 @@ class StageRules(models.Model):
             cache.set(cls.CACHE_KEY, rules, 60)
         return rules
 
+    def score_problems(self, *, behaviour: int, fit: int) -> list[str]:
+        """Why these scores do not meet the MQL rule, in words; [] if they do."""
+        problems = []
+        if behaviour + fit < self.mql_threshold:
+            problems.append(
+                f"score {behaviour + fit} is below the MQL threshold {self.mql_threshold}"
+            )
+        if self.mql_min_behaviour is not None and behaviour < self.mql_min_behaviour:
+            problems.append(
+                f"behaviour score {behaviour} is below the minimum {self.mql_min_behaviour}"
+            )
+        if self.mql_min_fit is not None and fit < self.mql_min_fit:
+            problems.append(f"fit score {fit} is below the minimum {self.mql_min_fit}")
+        return problems
+
 
 class Condition:
     """A transition condition that can say, in words, why it does not hold."""
@@ -137,7 +167,9 @@ class Condition:
 
 
 def _missing(lead: Lead, fields: list[str]) -> list[str]:
-    return [f"{FIT_FIELDS[f]} missing" for f in fields if not getattr(lead.contact, f, "")]
+    return [
+        f"{FIT_FIELDS[f]} missing" for f in fields if getattr(lead.contact, f, None) in (None, "")
+    ]
 
 
 @Condition
@@ -148,10 +180,9 @@ def has_email(lead: Lead) -> list[str]:
 @Condition
 def meets_mql_rule(lead: Lead) -> list[str]:
     rules = StageRules.current()
-    problems = _missing(lead, rules.mql_required_fields)
-    if lead.score < rules.mql_threshold:
-        problems.insert(0, f"score {lead.score} is below the MQL threshold {rules.mql_threshold}")
-    return problems
+    # The stored total, not behaviour + fit: a marketer may qualify on the score the page shows.
+    problems = rules.score_problems(behaviour=lead.score - lead.fit_score, fit=lead.fit_score)
+    return problems + _missing(lead, rules.mql_required_fields)
 
 
 @Condition
@@ -221,6 +252,9 @@ class Lead(ConcurrentTransitionMixin, models.Model):
     behaviour_score = models.IntegerField(default=0)
     fit_score = models.IntegerField(default=0)
     scored_at = models.DateTimeField(null=True, blank=True)
+    # An MQL whose score fell below the MQL rule (decay, new rules): it stays an MQL, flagged,
+    # until a person moves it. Any stage change clears it.
+    is_cooling = models.BooleanField("cooling", default=False, db_default=False)
     last_event_at = models.DateTimeField(null=True, blank=True)
 
     # Attribution, set by the tracking ingest: where the lead came from the first time and the
@@ -309,6 +343,7 @@ class Lead(ConcurrentTransitionMixin, models.Model):
         }.get(stage)
         if stamp:
             setattr(self, stamp, now)
+        self.is_cooling = False
         # Statuses belong to a stage: every stage change resets it. The field is protected, so
         # it is set through the field itself, as a transition of the stage would.
         self._meta.get_field("status").set_state(self, status)

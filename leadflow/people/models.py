@@ -21,6 +21,14 @@ class ContactQuerySet(models.QuerySet):
         )
 
 
+class Seniority(models.TextChoices):
+    C_LEVEL = "c_level", "C-level"
+    VP = "vp", "VP"
+    DIRECTOR = "director", "Director"
+    MANAGER = "manager", "Manager"
+    INDIVIDUAL = "individual", "Individual contributor"
+
+
 class Contact(models.Model):
     """A person. Their way through the funnel is their `Lead`."""
 
@@ -31,6 +39,14 @@ class Contact(models.Model):
     job_title = models.CharField(max_length=200, blank=True, default="")
     phone = models.CharField(max_length=50, blank=True, default="")
     country = models.CharField(max_length=100, blank=True, default="")
+    # Firmographics for fit scoring. The database defaults let bulk loaders (COPY) leave them out.
+    seniority = models.CharField(
+        max_length=20, choices=Seniority, blank=True, default="", db_default=""
+    )
+    industry = models.CharField(max_length=100, blank=True, default="", db_default="")
+    company_size = models.PositiveIntegerField(
+        "company size", null=True, blank=True, help_text="Employees."
+    )
     # The website's own id for the person (Segment's userId), when it sends one.
     user_id = models.CharField(max_length=200, blank=True, default="")
     traits = models.JSONField(default=dict, blank=True)

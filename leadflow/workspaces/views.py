@@ -128,14 +128,9 @@ def _breakdown(result: ScoreResult, lead: Lead) -> list[dict[str, Any]]:
     for contribution in result.contributions:
         group = groups.setdefault(
             contribution.rule_id,
-            {
-                "rule": contribution.rule_name,
-                "kind": "fit" if contribution.field else "behaviour",
-                "points": 0,
-                "items": [],
-            },
+            {"rule": contribution.rule_name, "kind": contribution.kind, "points": 0, "items": []},
         )
-        group["points"] += contribution.points
+        group["points"] += contribution.counted
         if contribution.event_id:
             event = events.get(contribution.event_id)
             label = str(event) if event else f"event #{contribution.event_id}"
@@ -144,7 +139,15 @@ def _breakdown(result: ScoreResult, lead: Lead) -> list[dict[str, Any]]:
             value = getattr(lead.contact, contribution.field, "")
             label = f"{FIT_FIELDS.get(contribution.field, contribution.field)}: {value}"
             at = None
-        group["items"].append({"label": label, "at": at, "points": contribution.points})
+        group["items"].append(
+            {
+                "label": label,
+                "at": at,
+                "points": contribution.counted,
+                "decayed": contribution.decayed,
+                "raw": contribution.points,
+            }
+        )
     return sorted(groups.values(), key=lambda g: (g["kind"] != "behaviour", -abs(g["points"])))
 
 

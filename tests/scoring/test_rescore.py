@@ -170,14 +170,14 @@ def test_a_rescore_does_not_overwrite_a_stage_changed_while_it_counted(
 ):
     lead = lead_at(Stage.LEAD)
     add_events(lead, *DEMO_JOURNEY)
-    explain = scoring.services.lead_explain
+    write = scoring.services.scores_write
 
-    def explain_while_a_marketer_disqualifies(*, lead, rules=None):
-        # The marketer's transition commits between the worker's read and its write.
+    def write_while_a_marketer_disqualifies(**kwargs):
+        # The marketer's transition commits between the worker's read of the rules and its write.
         lead_transition(lead=lead.pk, name="disqualify", by=marketer, reason="spam")
-        return explain(lead=lead, rules=rules)
+        return write(**kwargs)
 
-    monkeypatch.setattr(scoring.services, "lead_explain", explain_while_a_marketer_disqualifies)
+    monkeypatch.setattr(scoring.services, "scores_write", write_while_a_marketer_disqualifies)
 
     assert leads_rescore(lead_ids=[lead.pk]) == 0
 
@@ -194,14 +194,14 @@ def test_a_rescore_does_not_overwrite_an_owner_assigned_while_it_counted(
 ):
     lead = lead_at(Stage.LEAD)
     add_events(lead, *DEMO_JOURNEY)
-    explain = scoring.services.lead_explain
+    write = scoring.services.scores_write
 
-    def explain_while_a_marketer_qualifies(*, lead, rules=None):
+    def write_while_a_marketer_qualifies(**kwargs):
         Lead.objects.filter(pk=lead.pk).update(score=100)
         lead_transition(lead=lead.pk, name="qualify", by=marketer, owner=other_sdr)
-        return explain(lead=lead, rules=rules)
+        return write(**kwargs)
 
-    monkeypatch.setattr(scoring.services, "lead_explain", explain_while_a_marketer_qualifies)
+    monkeypatch.setattr(scoring.services, "scores_write", write_while_a_marketer_qualifies)
 
     assert leads_rescore(lead_ids=[lead.pk]) == 0
 

@@ -66,6 +66,15 @@ def is_past(value: dt.datetime | dt.date | None) -> bool:
 
 
 @register.filter
+def points(value: float | None) -> str:
+    """Signed points: whole ones as they are, decayed ones to a tenth (+12, +8.4, -30)."""
+    rounded = round(float(value or 0), 1)
+    if rounded == int(rounded):
+        return f"{int(rounded):+d}"
+    return f"{rounded:+.1f}"
+
+
+@register.filter
 def transition_label(name: str) -> str:
     return LABELS.get(name, name.replace("_", " ").capitalize())
 

@@ -1,0 +1,342 @@
+"""The scores of many leads in one SQL statement, built from the rules.
+
+`scores_update` writes what `scoring.engine.score` computes, for a range or a list of lead ids,
+in one aggregate pass over their events. The statement's shape comes from the rules' options
+(the fixed words of this module); every value a person typed (names, URLs, patterns, property
+keys and values, lists) is a parameter.
+
+Each derived column of an event (folded name and URL, property values) is computed once in an
+inner query, whatever the number of rules that read it, and only for the event types of those
+rules; each rule's condition once per event; then one GROUP BY lead gives, per rule, the count or
+the sum of decay weights of its awards, the time of its first award (once per lead), or the times
+of its few matching events (once per period, grouped by period per lead afterwards). The float
+operations are the engine's, in the same order, so the two agree to float summation order (see
+`ScoreState` for the rounding rule).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from leadflow.people.models import Contact
+from leadflow.tracking.models import Event
+from stages.models import FIT_FIELDS, Lead
+
+from . import engine
+from .free_mail import FREE_MAIL_DOMAINS
+
+EVENTS = Event._meta.db_table
+LEADS = Lead._meta.db_table
+CONTACTS = Contact._meta.db_table
+
+# The origin (scheme and host) of a folded URL, when it has one: a path rule skips it.
+_ORIGIN = "([a-z][a-z0-9+.-]*://[^/?#]*)?"
+_REGEX_SPECIAL = re.compile(r"([\\^$.|?*+()\[\]{}])")
+
+
+@dataclass(frozen=True)
+class Leads:
+    """The leads a statement scores: ids in [lo, hi), or these ids."""
+
+    lo: int | None = None
+    hi: int | None = None
+    ids: tuple[int, ...] | None = None
+
+    def where(self, column: str, p: _Params) -> str:
+        if self.ids is not None:
+            return f"{column} = ANY({p(list(self.ids))}::bigint[])"
+        return f"{column} >= {p(self.lo)} AND {column} < {p(self.hi)}"
+
+
+@dataclass(frozen=True)
+class MqlRule:
+    threshold: int
+    min_behaviour: int | None = None
+    min_fit: int | None = None
+
+
+class _Params:
+    """Named parameters: a part of the statement may be built before the parts it follows."""
+
+    def __init__(self) -> None:
+        self.values: dict[str, Any] = {}
+
+    def __call__(self, value: Any, cast: str = "") -> str:
+        name = f"p{len(self.values)}"
+        self.values[name] = value
+        return f"%({name})s{cast}"
+
+
+def _regex_literal(text: str) -> str:
+    return _REGEX_SPECIAL.sub(r"\\\1", text)
+
+
+def _clamp(expression: str, cap: int | None, p: _Params, cast: str = "::float8") -> str:
+    if cap is None:
+        return f"({expression})"
+    return f"GREATEST(-{p(cap, cast)}, LEAST({p(cap, cast)}, {expression}))"
+
+
+class _Columns:
+    """The derived columns of an event that the rules read, each computed once per event, and
+    only for the event types of the rules that read it."""
+
+    def __init__(self, p: _Params) -> None:
+        self.p = p
+        self.sql: dict[str, str] = {}
+        self.types: dict[str, set[str]] = {}
+        self.properties: dict[str, str] = {}
+
+    def need(self, name: str, expression: str, rule: engine.Rule) -> str:
+        self.sql.setdefault(name, expression)
+        self.types.setdefault(name, set()).add(rule.event_type or "*")
+        return f"e.{name}"
+
+    def property(self, key: str, rule: engine.Rule) -> str:
+        if key not in self.properties:
+            path = self.p(key.split("."), "::text[]")
+            self.properties[key] = (
+                f"prop{len(self.properties)}",
+                (f'lower((e.properties #>> {path}) COLLATE "C")'),
+            )
+        name, expression = self.properties[key]
+        return self.need(name, expression, rule)
+
+    def select(self) -> str:
+        columns = []
+        for name, expression in self.sql.items():
+            if name != "type" and "*" not in self.types[name]:
+                types = self.p(sorted(self.types[name]), "::text[]")
+                expression = f"CASE WHEN e.type = ANY({types}) THEN {expression} END"
+            columns.append(f", {expression} AS {name}")
+        return "".join(columns)
+
+
+def _event_condition(rule: engine.Rule, columns: _Columns, p: _Params) -> str:
+    parts = []
+    if rule.event_type:
+        parts.append(f"{columns.need('type', 'e.type', rule)} = {p(rule.event_type)}")
+    if rule.event_name:
+        lname = columns.need("lname", 'lower(e.name COLLATE "C")', rule)
+        parts.append(f"{lname} = {p(engine.fold(rule.event_name))}")
+    if rule.url_match == engine.URL_CONTAINS:
+        lurl = columns.need("lurl", 'lower(e.url COLLATE "C")', rule)
+        parts.append(f"strpos({lurl}, {p(engine.fold(rule.url))}) > 0")
+    elif rule.url_match == engine.URL_REGEX:
+        url = columns.need("url", "e.url", rule)
+        parts.append(f"{url} <> '' AND {url} COLLATE \"C\" ~* {p(rule.url)}")
+    elif rule.url_match in (engine.URL_EXACT, engine.URL_PREFIX):
+        lurl = columns.need("lurl", 'lower(e.url COLLATE "C")', rule)
+        value = engine.fold(rule.url)
+        origin = _ORIGIN if value.startswith("/") else ""
+        if rule.url_match == engine.URL_EXACT:
+            value = value.rstrip("/")
+            pattern = f"^{origin}{_regex_literal(value)}/*([?#]|$)"
+        else:
+            pattern = f"^{origin}{_regex_literal(value)}"
+        # strpos first: most URLs fail it at a fraction of the cost of the pattern.
+        literal = f"strpos({lurl}, {p(value)}) > 0 AND " if value else ""
+        parts.append(f"{lurl} <> '' AND {literal}{lurl} ~ {p(pattern)}")
+    elif rule.url_match:
+        raise ValueError(f"unknown URL match {rule.url_match!r}")
+    if rule.property_match:
+        value = columns.property(rule.property_key, rule)
+        if rule.property_match == engine.PROPERTY_EQUALS:
+            parts.append(f"{value} = {p(engine.fold(rule.property_value))}")
+        elif rule.property_match == engine.PROPERTY_CONTAINS:
+            parts.append(f"strpos({value}, {p(engine.fold(rule.property_value))}) > 0")
+        elif rule.property_match == engine.PROPERTY_EXISTS:
+            parts.append(f"{value} IS NOT NULL")
+        else:
+            raise ValueError(f"unknown property match {rule.property_match!r}")
+    return "(" + " AND ".join(parts) + ")" if parts else "false"
+
+
+def _weight(rule: engine.Rule, ts: str, now: str, p: _Params) -> str:
+    """The decay weight of an award at `ts`, as the engine's `decay_weight` computes it."""
+    return (
+        f"power(0.5::float8, greatest(0::float8, {now} - {ts}) / 86400::float8"
+        f" / {p(float(rule.half_life_days), '::float8')})"
+    )
+
+
+def _fit_condition(rule: engine.Rule, p: _Params) -> str:
+    if rule.operator in engine.EMAIL_OPERATORS:
+        domain = "split_part(lower(c.email COLLATE \"C\"), '@', 2)"
+        if rule.operator == engine.FREE_MAIL:
+            return f"{domain} = ANY({p(sorted(FREE_MAIL_DOMAINS), '::text[]')})"
+        ors = [
+            f"{domain} = {p(d)} OR right({domain}, {p(len(d) + 1)}) = {p('.' + d)}"
+            for d in (engine.fold(v) for v in rule.values)
+        ]
+        return f"({domain} <> '' AND ({' OR '.join(ors) or 'false'}))"
+    if rule.field not in FIT_FIELDS:
+        raise ValueError(f"unknown contact field {rule.field!r}")
+    column = f"c.{Contact._meta.get_field(rule.field).column}"
+    if rule.field in engine.NUMERIC_FIELDS:
+        if rule.operator == engine.KNOWN:
+            return f"{column} IS NOT NULL"
+        if rule.operator == engine.MISSING:
+            return f"{column} IS NULL"
+        if rule.operator == engine.BETWEEN:
+            parts = [f"{column} IS NOT NULL"]
+            if rule.min_value is not None:
+                parts.append(f"{column} >= {p(rule.min_value)}")
+            if rule.max_value is not None:
+                parts.append(f"{column} <= {p(rule.max_value)}")
+            return "(" + " AND ".join(parts) + ")"
+        raise ValueError(f"{rule.operator!r} does not apply to {rule.field}")
+    trimmed = f"btrim({column}, {p(engine.WHITESPACE)})"
+    if rule.operator == engine.KNOWN:
+        return f"{trimmed} <> ''"
+    if rule.operator == engine.MISSING:
+        return f"{trimmed} = ''"
+    if rule.operator == engine.CONTAINS:
+        folded = f'lower({column} COLLATE "C")'
+        ors = [f"strpos({folded}, {p(engine.fold(v))}) > 0" for v in rule.values]
+        return "(" + (" OR ".join(ors) or "false") + ")"
+    if rule.operator == engine.IN:
+        values = sorted({engine.fold(v.strip(engine.WHITESPACE)) for v in rule.values})
+        return f'lower({trimmed} COLLATE "C") = ANY({p(values, "::text[]")})'
+    raise ValueError(f"unknown fit operator {rule.operator!r}")
+
+
+def _sum_by_group(rules: list[engine.Rule], values: dict[int, str], p: _Params, cast: str) -> str:
+    groups: dict[tuple[str, int], list[engine.Rule]] = {}
+    for rule in rules:
+        groups.setdefault(rule.group_key, []).append(rule)
+    terms = [
+        _clamp(" + ".join(values[r.id] for r in members), members[0].group_max_points, p, cast)
+        for members in groups.values()
+    ]
+    return " + ".join(terms) if terms else f"0{cast}"
+
+
+def _behaviour_ctes(rules: list[engine.Rule], leads: Leads, now: str, p: _Params) -> list[str]:
+    """CTEs ending in `beh(lead_id, b)`: the unrounded behaviour score of each lead with events.
+
+    One GROUP BY lead over the events: per rule, the count or the sum of the decay weights of
+    its matching events (every time), the first time (once per lead), or the times themselves
+    (once per period: few, and grouped by period per lead afterwards, so that the events are
+    read and aggregated once whatever the rules).
+    """
+    columns = _Columns(p)
+    conditions = [_event_condition(rule, columns, p) for rule in rules]
+    aggregates, terms = [], {}
+    for n, rule in enumerate(rules):
+        hit = f"c{n}"
+        if rule.frequency == engine.EVERY and not rule.decays:
+            aggregates.append(f"count(*) FILTER (WHERE {hit}) AS n{n}")
+            x = f"coalesce(agg.n{n}, 0)::float8"
+        elif rule.frequency == engine.EVERY:
+            aggregates.append(f"sum({_weight(rule, 'ts', now, p)}) FILTER (WHERE {hit}) AS w{n}")
+            x = f"coalesce(agg.w{n}, 0::float8)"
+        elif rule.frequency == engine.ONCE:
+            aggregates.append(f"min(ts) FILTER (WHERE {hit}) AS t{n}")
+            if rule.decays:
+                # Not coalesce(): greatest() skips a NULL, so a missing award would weigh 1.
+                weight = _weight(rule, f"agg.t{n}", now, p)
+                x = f"CASE WHEN agg.t{n} IS NULL THEN 0::float8 ELSE {weight} END"
+            else:
+                x = f"(agg.t{n} IS NOT NULL)::int::float8"
+        elif rule.frequency == engine.PERIOD:
+            aggregates.append(f"array_agg(ts) FILTER (WHERE {hit}) AS a{n}")
+            length = p(rule.period_days * engine.DAY, "::float8")
+            period = f"floor((t - {p(engine.PERIOD_ANCHOR, '::float8')}) / {length})"
+            weight = _weight(rule, "first", now, p) if rule.decays else "1::float8"
+            x = (
+                f"(SELECT coalesce(sum({weight}), 0::float8) FROM (SELECT min(t) AS first"
+                f" FROM unnest(agg.a{n}) t GROUP BY {period}) awards)"
+            )
+        else:
+            raise ValueError(f"unknown frequency {rule.frequency!r}")
+        terms[rule.id] = _clamp(f"{p(rule.points, '::float8')} * {x}", rule.max_points, p)
+    hits = ", ".join(f"{cond} AS c{n}" for n, cond in enumerate(conditions))
+    return [
+        # OFFSET 0 keeps the inner query apart, so each derived column is computed once per event.
+        f"m AS (SELECT e.lead_id, e.ts, {hits} FROM ("
+        f"SELECT e.lead_id, date_part('epoch', e.occurred_at) AS ts{columns.select()}"
+        f" FROM {EVENTS} e WHERE {leads.where('e.lead_id', p)} OFFSET 0) e)",
+        "agg AS (SELECT lead_id"
+        + "".join(f", {a}" for a in aggregates)
+        + f" FROM m WHERE {' OR '.join(f'c{n}' for n in range(len(rules)))} GROUP BY lead_id)",
+        f"beh AS (SELECT agg.lead_id, {_sum_by_group(rules, terms, p, '::float8')} AS b FROM agg)",
+    ]
+
+
+def _scores_ctes(
+    rules: list[engine.Rule], *, leads: Leads, now: dt.datetime, p: _Params
+) -> list[str]:
+    """CTEs ending in `s(id, behaviour, fit)`: the rounded scores of `leads` as of `now`."""
+    behaviour = [rule for rule in rules if rule.kind == engine.BEHAVIOUR]
+    fit = [rule for rule in rules if rule.kind == engine.FIT]
+    now_ts = p(now.timestamp(), "::float8")
+    ctes = _behaviour_ctes(behaviour, leads, now_ts, p) if behaviour else []
+    b = "coalesce(beh.b, 0::float8)" if behaviour else "0::float8"
+    fit_terms = {
+        rule.id: f"CASE WHEN {_fit_condition(rule, p)} THEN "
+        f"{p(int(engine.clamp(rule.points, rule.max_points)))}::int ELSE 0 END"
+        for rule in fit
+    }
+    join = "LEFT JOIN beh ON beh.lead_id = l.id" if behaviour else ""
+    ctes.append(
+        f"s AS (SELECT l.id, floor({b} + 0.5::float8)::int AS behaviour,"
+        f" ({_sum_by_group(fit, fit_terms, p, '::int')})::int AS fit"
+        f" FROM {LEADS} l JOIN {CONTACTS} c ON c.id = l.contact_id {join}"
+        f" WHERE {leads.where('l.id', p)})"
+    )
+    return ctes
+
+
+def scores_select(
+    rules: Iterable[engine.Rule], *, leads: Leads, now: dt.datetime
+) -> tuple[str, dict[str, Any]]:
+    """A SELECT of (lead id, behaviour, fit) that `scores_update` would write, writing nothing:
+    for a draft of the rules (what-if)."""
+    p = _Params()
+    ctes = _scores_ctes(list(rules), leads=leads, now=now, p=p)
+    return f"WITH {', '.join(ctes)} SELECT s.id, s.behaviour, s.fit FROM s", p.values
+
+
+def scores_update(
+    rules: Iterable[engine.Rule],
+    *,
+    leads: Leads,
+    now: dt.datetime,
+    mql: MqlRule,
+    only_changed: bool = False,
+) -> tuple[str, dict[str, Any]]:
+    """An UPDATE that scores `leads` with `rules` as of `now` and flags cooling MQLs.
+
+    A lead scored as of a later time than `now` (by a newer task or rescore) is left alone, so
+    that of two computations the newer one stands whatever order they commit in. With
+    `only_changed`, leads whose scores and flag stay the same are not written (no new row
+    versions for a periodic decay pass).
+    """
+    p = _Params()
+    ctes = _scores_ctes(list(rules), leads=leads, now=now, p=p)
+    meets = [f"s.behaviour + s.fit >= {p(mql.threshold)}"]
+    if mql.min_behaviour is not None:
+        meets.append(f"s.behaviour >= {p(mql.min_behaviour)}")
+    if mql.min_fit is not None:
+        meets.append(f"s.fit >= {p(mql.min_fit)}")
+    # The target row's stage, not the snapshot's: a transition may commit while this waits.
+    cooling = f"(l.stage = 'mql' AND NOT ({' AND '.join(meets)}))"
+    as_of = p(now)
+    changed = (
+        f" AND (l.behaviour_score, l.fit_score, l.is_cooling)"
+        f" IS DISTINCT FROM (s.behaviour, s.fit, {cooling})"
+        if only_changed
+        else ""
+    )
+    sql = (
+        f"WITH {', '.join(ctes)} "
+        f"UPDATE {LEADS} l SET behaviour_score = s.behaviour, fit_score = s.fit,"
+        f" score = s.behaviour + s.fit, scored_at = {as_of}, is_cooling = {cooling}"
+        f" FROM s WHERE l.id = s.id AND (l.scored_at IS NULL OR l.scored_at <= {as_of}){changed}"
+    )
+    return sql, p.values
