@@ -78,11 +78,14 @@ INSTALLED_APPS = [
     "leadflow.api",
     "stages",
     "scoring",
+    "leadflow.reports",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # The tracking API (/v1/) goes straight to its views from here: none below applies to it.
+    "leadflow.tracking.middleware.TrackingFastPath",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -148,6 +151,11 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 3600.0 * envint("SCORING_DECAY_HOURS", 6),
     },
     "nurture-reopen": {"task": "stages.tasks.reopen_due_nurtures", "schedule": 900.0},
+    "sla-notify": {"task": "stages.tasks.notify_sla", "schedule": 300.0},
+    "journeys-refresh": {
+        "task": "leadflow.reports.tasks.journeys_refresh_all",
+        "schedule": 86400.0,
+    },
 }
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -185,6 +193,13 @@ TRACKING_MAX_BATCH_BYTES = envint("TRACKING_MAX_BATCH_BYTES", 500 * 1024)
 # the shared cache (Redis), so the limit holds across all web processes.
 TRACKING_RATE_LIMIT = envint("TRACKING_RATE_LIMIT", 1000)
 TRACKING_RATE_WINDOW = envint("TRACKING_RATE_WINDOW", 10)
+# How many reverse proxies in front of the web processes append to X-Forwarded-For. 0 (the
+# default): the header is the client's to write, so it is ignored and the tracking API takes the
+# peer's address for context.ip. N: the address the Nth proxy from us saw is the client's.
+TRACKING_TRUSTED_PROXIES = envint("TRACKING_TRUSTED_PROXIES", 0)
+# Seconds a web process keeps an active write key in memory rather than read it for every call
+# (0: read it every time). A key revoked or rotated elsewhere stops working within this time.
+TRACKING_KEY_CACHE_SECONDS = envint("TRACKING_KEY_CACHE_SECONDS", 10)
 # Seconds a lead waits for more events before its score is recomputed once for the burst.
 SCORING_COALESCE_SECONDS = envint("SCORING_COALESCE_SECONDS", 30)
 # Hours between two decay passes (a rescore of everyone as of now, when any rule decays).
@@ -192,7 +207,7 @@ SCORING_DECAY_HOURS = envint("SCORING_DECAY_HOURS", 6)
 # A full rescore cuts the leads into this many chunks of ids for the workers (fewer when there
 # are fewer than SCORING_RESCORE_MIN_CHUNK leads a chunk). Each chunk reads the events of its
 # leads in one aggregate pass.
-SCORING_RESCORE_CHUNKS = envint("SCORING_RESCORE_CHUNKS", 8)
+SCORING_RESCORE_CHUNKS = envint("SCORING_RESCORE_CHUNKS", 4)
 SCORING_RESCORE_MIN_CHUNK = envint("SCORING_RESCORE_MIN_CHUNK", 5000)
 
 # Production: HTTPS everywhere. A reverse proxy terminates TLS and sets X-Forwarded-Proto.

@@ -5,6 +5,8 @@ urlpatterns = [
     path("", include("leadflow.tracking.urls")),
     path("", include("leadflow.website.urls")),
     path("api/v1/", include("leadflow.api.urls")),
+    path("settings/scoring/", include("scoring.urls")),
     path("admin/", admin.site.urls),
+    path("", include("leadflow.reports.urls")),
     path("", include("leadflow.workspaces.urls")),
 ]

@@ -7,6 +7,7 @@ from django.contrib.postgres.fields import ArrayField
 from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import DatabaseError, connection, models, transaction
+from django.utils import timezone
 
 from leadflow.people.models import Seniority
 from stages.models import FIELD_CHOICES
@@ -307,3 +308,52 @@ class RescoreRun(models.Model):
 
     def rules_as_engine(self) -> list[engine.Rule]:
         return [engine.Rule(**spec) for spec in self.rules]
+
+
+class RulesVersion(models.Model):
+    """One published state of the scoring and stage rules: who published it, when, what changed.
+
+    `snapshot` holds the whole rule set as published (see `scoring.drafts.snapshot_live`), so
+    that any earlier version can be read back; `changes` says in words what it changed from the
+    version before.
+    """
+
+    number = models.PositiveIntegerField(unique=True)
+    published_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    published_at = models.DateTimeField(default=timezone.now)
+    note = models.CharField(max_length=300, blank=True, default="")
+    snapshot = models.JSONField()
+    changes = models.JSONField(default=list, blank=True)
+    rescore_run = models.ForeignKey(
+        RescoreRun, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-number"]
+
+    def __str__(self) -> str:
+        return f"Version {self.number}"
+
+
+class RulesDraft(models.Model):
+    """The draft of the whole rule set that admins edit before publishing it. At most one row.
+
+    `data` has the shape of a snapshot; `base` is the live rule set when the draft started, so
+    the page can say when someone changed the live rules under it.
+    """
+
+    data = models.JSONField()
+    base = models.JSONField()
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return "Draft of the scoring rules"

@@ -13,13 +13,14 @@ import datetime as dt
 import logging
 import math
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager, suppress
 from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.cache import cache
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 from kombu.exceptions import OperationalError
@@ -27,7 +28,7 @@ from redis.exceptions import RedisError
 
 from leadflow.tracking.models import Event
 from stages.models import FIT_FIELDS, Lead, Stage, StageRules
-from stages.services import TransitionError, lead_qualify, transition_problems
+from stages.services import TransitionError, lead_qualify
 
 from . import engine, sql
 from .models import RescoreRun, ScoringRule
@@ -94,10 +95,26 @@ def scores_write(
         only_changed=only_changed,
     )
     with transaction.atomic(), connection.cursor() as cursor:
+        _jit_off(cursor)
         # A chunk groups its events by lead in memory; the default work_mem would spill to disk.
         cursor.execute("SET LOCAL work_mem = '256MB'")
+        if leads.ids is None:
+            # A range of leads is a band of the events table (ids, hence leads, grow with time):
+            # a bitmap scan reads each of its pages once, in file order, where an index scan
+            # jumps between them for every lead and reads most pages many times over.
+            cursor.execute("SET LOCAL enable_indexscan = off")
         cursor.execute(statement, params)
         return cursor.rowcount
+
+
+def _jit_off(cursor: Any) -> None:
+    """No JIT compilation in this transaction (on by default since PostgreSQL 12).
+
+    It costs more than it saves here: the wide score expressions, and the rough row estimates of
+    small joins (the round-robin's count of owned leads), cross its cost thresholds, and each
+    statement then pays for compiling (up to seconds) before it runs for milliseconds.
+    """
+    cursor.execute("SET LOCAL jit = off")
 
 
 def _qualifiable(leads: QuerySet[Lead], stage_rules: StageRules) -> QuerySet[Lead]:
@@ -122,20 +139,41 @@ def _qualifiable(leads: QuerySet[Lead], stage_rules: StageRules) -> QuerySet[Lea
 
 
 def leads_qualify(leads: QuerySet[Lead]) -> int:
-    """Qualify, through the state machine, those of these leads that meet the MQL rule."""
+    """Qualify, through the state machine, those of these leads that meet the MQL rule.
+
+    One `lead_qualify` per lead, in a transaction of its own as a person's would be: conditions,
+    permissions, audit and assignment all apply, and the rows its receivers lock (the day
+    rollup of the reports) are held for one lead at a time.
+    """
     stage_rules = StageRules.current()
     if not stage_rules.auto_qualify:
         return 0
     qualified = 0
-    for lead in _qualifiable(leads, stage_rules).select_related("contact").order_by("pk"):
-        if transition_problems(lead, "qualify", None):
-            continue
-        try:
-            lead_qualify(lead=lead, by="scoring")
-            qualified += 1
-        except TransitionError:
-            pass  # a person moved the lead first; their transition stands
+    with _jit_off_in_session():
+        for lead in _qualifiable(leads, stage_rules).select_related("contact").order_by("pk"):
+            try:
+                # It checks the conditions again on this snapshot: a lead they rule out fails
+                # here, before any write.
+                lead_qualify(lead=lead, by="scoring")
+                qualified += 1
+            except TransitionError:
+                pass  # not qualifiable after all, or a person moved the lead first
     return qualified
+
+
+@contextmanager
+def _jit_off_in_session() -> Iterator[None]:
+    """`_jit_off` for the statements of many transactions (one per lead), restored after."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT current_setting('jit')")
+        before = cursor.fetchone()[0]
+        cursor.execute("SET jit = off")
+    try:
+        yield
+    finally:
+        # In a caller's transaction that failed, its rollback undoes the setting instead.
+        with suppress(DatabaseError), connection.cursor() as cursor:
+            cursor.execute("SELECT set_config('jit', %s, false)", [before])
 
 
 def leads_rescore(*, lead_ids: Iterable[int]) -> int:
@@ -169,8 +207,19 @@ def leads_schedule_rescore(lead_ids: Iterable[int]) -> None:
         from .tasks import score_leads
 
         timeout = settings.SCORING_COALESCE_SECONDS
+        ids = sorted(lead_ids)
         try:
-            fresh = [pk for pk in sorted(lead_ids) if cache.add(PENDING_KEY.format(pk), 1, timeout)]
+            if settings.CACHES["default"]["BACKEND"].endswith("RedisCache") and timeout > 0:
+                # The marks of the whole burst in one round trip: a SET NX each, pipelined (what
+                # cache.add does for one key).
+                client = cache._cache.get_client(write=True)
+                with client.pipeline(transaction=False) as pipe:
+                    for pk in ids:
+                        key = cache.make_and_validate_key(PENDING_KEY.format(pk))
+                        pipe.set(key, 1, ex=timeout, nx=True)
+                    fresh = [pk for pk, added in zip(ids, pipe.execute(), strict=True) if added]
+            else:
+                fresh = [pk for pk in ids if cache.add(PENDING_KEY.format(pk), 1, timeout)]
             if fresh:
                 score_leads.delay(fresh)
         except (RedisError, OperationalError, OSError):

@@ -257,10 +257,13 @@ def _behaviour_ctes(rules: list[engine.Rule], leads: Leads, now: str, p: _Params
         terms[rule.id] = _clamp(f"{p(rule.points, '::float8')} * {x}", rule.max_points, p)
     hits = ", ".join(f"{cond} AS c{n}" for n, cond in enumerate(conditions))
     return [
-        # OFFSET 0 keeps the inner query apart, so each derived column is computed once per event.
+        # Each OFFSET 0 keeps its query apart: the inner one computes each derived column once
+        # per event, this one each rule's condition once per event. The grouping by lead then
+        # holds the lead, the time and one flag per rule: narrow rows that fit a hash table in
+        # memory, where the wide derived columns had to be sorted first.
         f"m AS (SELECT e.lead_id, e.ts, {hits} FROM ("
         f"SELECT e.lead_id, date_part('epoch', e.occurred_at) AS ts{columns.select()}"
-        f" FROM {EVENTS} e WHERE {leads.where('e.lead_id', p)} OFFSET 0) e)",
+        f" FROM {EVENTS} e WHERE {leads.where('e.lead_id', p)} OFFSET 0) e OFFSET 0)",
         "agg AS (SELECT lead_id"
         + "".join(f", {a}" for a in aggregates)
         + f" FROM m WHERE {' OR '.join(f'c{n}' for n in range(len(rules)))} GROUP BY lead_id)",
@@ -337,6 +340,8 @@ def scores_update(
         f"WITH {', '.join(ctes)} "
         f"UPDATE {LEADS} l SET behaviour_score = s.behaviour, fit_score = s.fit,"
         f" score = s.behaviour + s.fit, scored_at = {as_of}, is_cooling = {cooling}"
-        f" FROM s WHERE l.id = s.id AND (l.scored_at IS NULL OR l.scored_at <= {as_of}){changed}"
+        # The leads again on the target: else it is read whole, to join with a few of its rows.
+        f" FROM s WHERE l.id = s.id AND {leads.where('l.id', p)}"
+        f" AND (l.scored_at IS NULL OR l.scored_at <= {as_of}){changed}"
     )
     return sql, p.values

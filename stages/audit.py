@@ -47,6 +47,11 @@ def transition_record(
     }
     if field.name == "stage":
         data["status"] = instance.status
+    if name == "qualify":
+        # The score that made the MQL, for reports by score band at qualification.
+        data["score"] = instance.score
+        data["behaviour_score"] = instance.behaviour_score
+        data["fit_score"] = instance.fit_score
     LeadTransition.objects.create(
         lead=instance,
         name=name,

@@ -269,6 +269,8 @@ class Lead(ConcurrentTransitionMixin, models.Model):
     last_touch_at = models.DateTimeField(null=True, blank=True)
 
     meeting_at = models.DateTimeField(null=True, blank=True)
+    # What the owner means to do next (an AE's deal: "send the proposal by Friday").
+    next_step = models.CharField(max_length=200, blank=True, default="", db_default="")
     follow_up_on = models.DateField(null=True, blank=True)
     deal_value = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
     disqualify_reason = models.CharField(
@@ -293,10 +295,18 @@ class Lead(ConcurrentTransitionMixin, models.Model):
                 name="lead_mql_queue",
             ),
             models.Index(
+                fields=["-score", "-id"],
+                condition=models.Q(stage="mql"),
+                name="lead_mql_queue_score",
+            ),
+            models.Index(
                 fields=["owner", "stage", "status"],
                 condition=models.Q(stage__in=["mql", "sql"]),
                 name="lead_owner_work",
             ),
+            # The summary strip counts a week of new leads and MQLs by range.
+            models.Index(fields=["became_lead_at"], name="lead_became_lead"),
+            models.Index(fields=["became_mql_at"], name="lead_became_mql"),
         ]
 
     def __str__(self) -> str:
@@ -569,3 +579,115 @@ class Attempt(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_channel_display()}: {self.get_outcome_display()}"
+
+
+class RepAvailability(models.Model):
+    """How much new work the round-robin gives a rep: a capacity, and away or not."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="availability",
+    )
+    capacity = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text="Most leads in work at once (nurtures aside) before the round-robin skips "
+        "this rep. Empty: no limit.",
+    )
+    is_away = models.BooleanField(
+        "away", default=False, help_text="The round-robin skips reps away."
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name_plural = "rep availability"
+
+    def __str__(self) -> str:
+        return f"{self.user}: {'away' if self.is_away else 'in'}, capacity {self.capacity or '∞'}"
+
+
+class OwnerChange(models.Model):
+    """Every change of a lead's owner: by an assignment, a transition, or the round-robin."""
+
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="owner_changes")
+    previous = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    actor = models.CharField(max_length=30, blank=True, default="")
+    reason = models.TextField(blank=True, default="")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [models.Index(fields=["lead", "created_at"], name="owner_change_lead_time")]
+
+    def __str__(self) -> str:
+        return f"{self.previous or 'nobody'} → {self.owner or 'nobody'}"
+
+    @property
+    def actor_label(self) -> str:
+        if self.by_id:
+            return self.by.get_username()
+        return self.actor or "system"
+
+
+class Notification(models.Model):
+    """A note in the app for one person: a lead assigned to them, an SLA about to run out."""
+
+    class Kind(models.TextChoices):
+        ASSIGNED = "assigned", "Assigned to you"
+        SLA_NEAR = "sla_near", "First touch due soon"
+        SLA_BREACHED = "sla_breached", "First touch overdue"
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications"
+    )
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=20, choices=Kind)
+    text = models.CharField(max_length=300)
+    created_at = models.DateTimeField(default=timezone.now)
+    read_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["user", "-created_at"],
+                condition=models.Q(read_at__isnull=True),
+                name="notification_unread",
+            ),
+        ]
+        constraints = [
+            # One SLA reminder of each kind per lead and person: the periodic task may run often.
+            models.UniqueConstraint(
+                fields=["user", "lead", "kind"],
+                condition=models.Q(kind__in=["sla_near", "sla_breached"]),
+                name="notification_sla_once",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.text
+
+
+class Note(models.Model):
+    """A person's note on a lead, shown on its timeline."""
+
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="notes")
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    text = models.TextField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [models.Index(fields=["lead", "created_at"], name="note_lead_time")]
+
+    def __str__(self) -> str:
+        return self.text[:80]

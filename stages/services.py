@@ -9,13 +9,25 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractUser
 from django.db import transaction
-from django.db.models import Count, Q
+from django.db.models import Count, F, IntegerField, OuterRef, Q, Subquery
+from django.db.models.functions import Coalesce
 from django_fsm import ConcurrentTransition
 
 from leadflow.people.models import Contact
 from leadflow.people.roles import Role
 
-from .models import Attempt, Condition, Lead, Source, Stage, Status
+from .models import (
+    Attempt,
+    Condition,
+    Lead,
+    Note,
+    Notification,
+    OwnerChange,
+    Source,
+    Stage,
+    Status,
+)
+from .notifications import notify
 
 User = get_user_model()
 
@@ -32,6 +44,10 @@ LABELS = {
     "reopen": "Reopen",
     "book_meeting": "Book meeting",
     "hand_back": "Hand back to SDR",
+    "assign": "Assign",
+    "next_step": "Next step",
+    "note": "Add a note",
+    "profile": "Edit profile",
 }
 
 
@@ -92,6 +108,10 @@ def lead_transition(*, lead: Lead | int, name: str, by: AbstractUser | str, **kw
             # lead was read must survive (the stage itself is guarded by the concurrency check).
             after = _values(lead)
             lead.save(update_fields=[f for f, value in after.items() if before[f] != value])
+            if before["owner_id"] != after["owner_id"]:
+                owner_change_record(
+                    lead=lead, previous_id=before["owner_id"], by=by, reason=LABELS.get(name, name)
+                )
     except ConcurrentTransition as exc:
         lead.refresh_from_db()
         raise TransitionError(
@@ -132,20 +152,114 @@ def users_with_role(role: Role):
     return User.objects.filter(groups__name=role.value, is_active=True).order_by("username")
 
 
-def sdr_next() -> AbstractUser | None:
-    """Round-robin by load: the active SDR with the fewest leads to work right now."""
+def reps_by_load(role: Role):
+    """The active reps of a role with `load` (leads in work now, nurtures aside), `capacity` and
+    `is_away` (from their availability; no row: no limit, not away)."""
+    # A count per rep over the partial index of owned work: a join of reps to all leads would
+    # be estimated (unanalyzed small tables) at millions of rows and pay for JIT on every call.
+    in_work = (
+        Lead.objects.filter(owner=OuterRef("pk"), stage__in=[Stage.MQL, Stage.SQL])
+        .exclude(status=Status.NURTURING)
+        .order_by()
+        .values("owner")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return users_with_role(role).annotate(
+        load=Coalesce(Subquery(in_work, output_field=IntegerField()), 0),
+        capacity=F("availability__capacity"),
+        is_away=Coalesce(F("availability__is_away"), False),
+    )
+
+
+def rep_next(role: Role) -> AbstractUser | None:
+    """Round-robin by load: the rep of this role with the fewest leads in work, skipping reps
+    away and reps at their capacity. None when every one is away or full: the lead waits
+    unassigned in the MQL queue for a marketer."""
     return (
-        users_with_role(Role.SDR)
-        .annotate(
-            load=Count(
-                "owned_leads",
-                filter=Q(owned_leads__stage__in=[Stage.MQL, Stage.SQL])
-                & ~Q(owned_leads__status=Status.NURTURING),
-            )
-        )
+        reps_by_load(role)
+        .filter(is_away=False)
+        .filter(Q(capacity__isnull=True) | Q(load__lt=F("capacity")))
         .order_by("load", "id")
         .first()
     )
+
+
+def sdr_next() -> AbstractUser | None:
+    return rep_next(Role.SDR)
+
+
+def owner_change_record(
+    *, lead: Lead, previous_id: int | None, by: AbstractUser | str, reason: str = ""
+) -> OwnerChange:
+    """Record a change of owner, and tell the new owner when someone else gave them the lead."""
+    user = by if isinstance(by, User) else None
+    change = OwnerChange.objects.create(
+        lead=lead,
+        previous_id=previous_id,
+        owner_id=lead.owner_id,
+        by=user,
+        actor="" if user else str(by),
+        reason=reason,
+    )
+    if lead.owner_id and lead.owner_id != getattr(user, "pk", None):
+        notify(
+            user_id=lead.owner_id,
+            lead=lead,
+            kind=Notification.Kind.ASSIGNED,
+            text=f"{lead} ({lead.get_stage_display()}) is yours now"
+            + (f", from {user.get_username()}" if user else ""),
+        )
+    return change
+
+
+# Which role may own a lead in each work state.
+OWNER_ROLE = {
+    (Stage.MQL, Status.OPEN): Role.SDR,
+    (Stage.MQL, Status.CONTACT_ATTEMPT): Role.SDR,
+    (Stage.MQL, Status.NURTURING): Role.SDR,
+    (Stage.SQL, Status.CONTACT_ATTEMPT): Role.SDR,
+    (Stage.SQL, Status.ACTIVE): Role.AE,
+}
+
+
+def assign_problems(lead: Lead, user: AbstractUser, owner: AbstractUser | None) -> list[str]:
+    """Say why `user` cannot give this lead to `owner` (None: the round-robin); [] if they can."""
+    if not user.has_perm("stages.assign_lead"):
+        return ["your role may not assign leads"]
+    role = OWNER_ROLE.get((lead.stage, lead.status))
+    if role is None:
+        return [f"a lead at stage {lead.get_stage_display()} is not assigned to a rep"]
+    if owner is not None:
+        if not owner.is_active or not owner.groups.filter(name=role.value).exists():
+            return [f"{owner} is not an active {role.label}"]
+        if owner.pk == lead.owner_id:
+            return [f"{lead} is already {owner}'s"]
+    return []
+
+
+def lead_assign(
+    *, lead: Lead | int, by: AbstractUser, owner: AbstractUser | None = None, reason: str = ""
+) -> Lead:
+    """Give a lead to a rep, or with no `owner` to the round-robin's next one; recorded."""
+    with transaction.atomic():
+        pk = lead.pk if isinstance(lead, Lead) else lead
+        lead = Lead.objects.select_for_update().select_related("contact").get(pk=pk)
+        if problems := assign_problems(lead, by, owner):
+            raise TransitionError("assign", problems)
+        if owner is None:
+            role = OWNER_ROLE[(lead.stage, lead.status)]
+            owner = rep_next(role)
+            if owner is None:
+                raise TransitionError(
+                    "assign", [f"every {role.label} is away or at capacity: choose one by name"]
+                )
+            reason = reason or "round-robin"
+        previous_id = lead.owner_id
+        lead.owner = owner
+        lead.save(update_fields=["owner"])
+        owner_change_record(lead=lead, previous_id=previous_id, by=by, reason=reason)
+    return lead
 
 
 def lead_qualify(*, lead: Lead | int, by: AbstractUser | str) -> Lead:
@@ -153,18 +267,29 @@ def lead_qualify(*, lead: Lead | int, by: AbstractUser | str) -> Lead:
     return lead_transition(lead=lead, name="qualify", by=by, owner=sdr_next())
 
 
-def lead_convert(
-    *, lead: Lead | int, by: AbstractUser, meeting_at: dt.datetime, ae: AbstractUser
-) -> Lead:
+def _ae_or_next(name: str, ae: AbstractUser | None) -> AbstractUser:
+    """The AE chosen, or with none the round-robin's next one."""
+    if ae is None:
+        ae = rep_next(Role.AE)
+        if ae is None:
+            raise TransitionError(name, ["every AE is away or at capacity: choose one by name"])
     _check_role(ae, Role.AE)
+    return ae
+
+
+def lead_convert(
+    *, lead: Lead | int, by: AbstractUser, meeting_at: dt.datetime, ae: AbstractUser | None
+) -> Lead:
+    """Book the meeting of an MQL: it becomes an SQL of the AE (None: the round-robin's)."""
+    ae = _ae_or_next("convert", ae)
     return lead_transition(lead=lead, name="convert", by=by, meeting_at=meeting_at, ae=ae)
 
 
 def lead_book_meeting(
-    *, lead: Lead | int, by: AbstractUser, meeting_at: dt.datetime, ae: AbstractUser
+    *, lead: Lead | int, by: AbstractUser, meeting_at: dt.datetime, ae: AbstractUser | None
 ) -> Lead:
     """Book the meeting of an SQL still in contact attempt: it goes to the AE."""
-    _check_role(ae, Role.AE)
+    ae = _ae_or_next("book_meeting", ae)
     return lead_transition(lead=lead, name="book_meeting", by=by, meeting_at=meeting_at, ae=ae)
 
 
@@ -278,3 +403,78 @@ def contact_source_direct(
             meeting_at=meeting_at,
             reason=reason or f"sales-sourced ({source})",
         )
+
+
+def lead_next_step(*, lead: Lead | int, by: AbstractUser, next_step: str) -> Lead:
+    """Write down what the owner means to do next with this lead (empty clears it)."""
+    with transaction.atomic():
+        pk = lead.pk if isinstance(lead, Lead) else lead
+        lead = Lead.objects.select_for_update().select_related("contact").get(pk=pk)
+        if lead.stage not in (Stage.MQL, Stage.SQL):
+            raise TransitionError("next_step", ["next steps are kept on MQLs and SQLs"])
+        if lead.owner_id != by.pk and not by.has_perm("stages.act_on_any_lead"):
+            raise TransitionError("next_step", ["this lead belongs to another rep"])
+        lead.next_step = next_step.strip()
+        lead.save(update_fields=["next_step"])
+    return lead
+
+
+PROFILE_FIELDS = [
+    "first_name",
+    "last_name",
+    "company",
+    "job_title",
+    "seniority",
+    "industry",
+    "company_size",
+    "phone",
+    "country",
+]
+
+
+def profile_problems(lead: Lead, user: AbstractUser) -> list[str]:
+    """Say why `user` cannot edit this lead's profile; [] if they can. Reps edit their own
+    leads' profiles; marketers and admins any."""
+    if not user.has_perm("stages.view_lead"):
+        return ["your role cannot see leads"]
+    if lead.owner_id != user.pk and not user.has_perm("stages.act_on_any_lead"):
+        return ["this lead belongs to another rep" if lead.owner_id else "only its owner edits it"]
+    return []
+
+
+def lead_profile_update(*, lead: Lead | int, by: AbstractUser, **fields: Any) -> Lead:
+    """Change the contact's profile (the fit fields) and rescore the lead: fit points and the
+    fields the MQL and SQL rules require may have changed. Recorded as a note on the timeline."""
+    unknown = set(fields) - set(PROFILE_FIELDS)
+    if unknown:
+        raise ValueError(f"not profile fields: {sorted(unknown)}")
+    with transaction.atomic():
+        pk = lead.pk if isinstance(lead, Lead) else lead
+        lead = Lead.objects.select_related("contact").get(pk=pk)
+        if problems := profile_problems(lead, by):
+            raise TransitionError("profile", problems)
+        contact = Contact.objects.select_for_update().get(pk=lead.contact_id)
+        changed = {name: value for name, value in fields.items() if getattr(contact, name) != value}
+        if not changed:
+            return lead
+        for name, value in changed.items():
+            setattr(contact, name, value)
+        contact.save(update_fields=[*changed, "updated_at"])
+        lead.contact = contact
+        labels = ", ".join(Contact._meta.get_field(name).verbose_name for name in changed)
+        Note.objects.create(lead=lead, by=by, text=f"Profile changed: {labels}.")
+        # Scoring depends on stages, not the other way round: import at call time.
+        from scoring.services import leads_schedule_rescore
+
+        leads_schedule_rescore([lead.pk])
+    return lead
+
+
+def lead_note_add(*, lead: Lead | int, by: AbstractUser, text: str) -> Note:
+    """A note on the lead's timeline, by anyone who may see the lead."""
+    if not by.has_perm("stages.view_lead"):
+        raise TransitionError("note", ["your role cannot see leads"])
+    if not text.strip():
+        raise TransitionError("note", ["write something first"])
+    pk = lead.pk if isinstance(lead, Lead) else lead
+    return Note.objects.create(lead_id=pk, by=by, text=text.strip())

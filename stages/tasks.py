@@ -4,6 +4,7 @@ from celery import shared_task
 from django.utils import timezone
 
 from .models import Lead, Stage, Status
+from .notifications import sla_notify
 from .services import TransitionError, lead_transition
 
 
@@ -21,3 +22,9 @@ def reopen_due_nurtures() -> int:
         except TransitionError:
             continue  # moved by someone in the meantime: nothing left to reopen
     return reopened
+
+
+@shared_task
+def notify_sla() -> int:
+    """Remind owners of open MQLs whose first touch is due soon or overdue."""
+    return sla_notify()

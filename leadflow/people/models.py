@@ -1,8 +1,10 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.contrib.postgres.indexes import OpClass
 from django.db import models
-from django.db.models.functions import Lower
+from django.db.models import CharField, F, Func, Value
+from django.db.models.functions import Lower, Upper
 from django.utils import timezone
 
 
@@ -27,6 +29,21 @@ class Seniority(models.TextChoices):
     DIRECTOR = "director", "Director"
     MANAGER = "manager", "Manager"
     INDIVIDUAL = "individual", "Individual contributor"
+
+
+def search_expressions(prefix: str = "") -> dict[str, Upper]:
+    """What search matches the start of, by index name: upper-cased email, email domain, names
+    and company (`prefix` reaches the contact from another model, e.g. "contact__")."""
+    email = F(f"{prefix}email")
+    return {
+        "contact_email_prefix": Upper(email),
+        "contact_domain_prefix": Upper(
+            Func(email, Value("@"), Value(2), function="split_part", output_field=CharField())
+        ),
+        "contact_first_name_prefix": Upper(f"{prefix}first_name"),
+        "contact_last_name_prefix": Upper(f"{prefix}last_name"),
+        "contact_company_prefix": Upper(f"{prefix}company"),
+    }
 
 
 class Contact(models.Model):
@@ -57,6 +74,12 @@ class Contact(models.Model):
 
     class Meta:
         permissions = [("merge_contact", "Can merge duplicate contacts")]
+        # Search matches the start of a name, an email, its domain or a company, in any case:
+        # a prefix LIKE on upper() reads these (text_pattern_ops works in every collation).
+        indexes = [
+            models.Index(OpClass(expression, name="text_pattern_ops"), name=name)
+            for name, expression in search_expressions().items()
+        ]
         constraints = [
             models.UniqueConstraint(
                 Lower("email"),

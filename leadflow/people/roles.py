@@ -69,6 +69,7 @@ ROLE_PERMISSIONS: dict[Role, list[str]] = {
         "scoring.delete_rulegroup",
         "scoring.view_rulegroup",
         "scoring.view_rescorerun",
+        "scoring.view_rulesversion",
         "tracking.add_writekey",
         "tracking.change_writekey",
         "tracking.view_writekey",

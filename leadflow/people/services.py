@@ -6,7 +6,7 @@ from django.contrib.auth.models import AbstractUser
 from django.db import transaction
 
 from leadflow.tracking.models import Event
-from stages.models import Attempt, Lead, LeadTransition, Stage
+from stages.models import Attempt, Lead, LeadTransition, Note, OwnerChange, Stage
 
 from .models import Contact, ContactMerge, Visitor
 
@@ -57,7 +57,8 @@ def contacts_merge(*, survivor_id: int, duplicate_id: int, by: AbstractUser) -> 
         if dropped is not None:
             Event.objects.filter(lead=dropped).update(lead=kept)
             LeadTransition.objects.filter(lead=dropped).update(lead=kept)
-            Attempt.objects.filter(lead=dropped).update(lead=kept)
+            for history in (Attempt, Note, OwnerChange):
+                history.objects.filter(lead=dropped).update(lead=kept)
             dropped.delete()
         Visitor.objects.filter(contact=duplicate).update(contact=survivor)
         record = ContactMerge.objects.create(
@@ -93,6 +94,9 @@ def contacts_merge(*, survivor_id: int, duplicate_id: int, by: AbstractUser) -> 
 
             leads_attribute(lead_ids=[kept.pk])  # first and last touch over both histories
             leads_schedule_rescore([kept.pk])
+            from leadflow.reports.services import journeys_refresh
+
+            journeys_refresh(lead_ids=[kept.pk])  # one journey, over both histories
     return record
 
 

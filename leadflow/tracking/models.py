@@ -44,6 +44,13 @@ class WriteKey(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    def save(self, *args, **kwargs) -> None:
+        super().save(*args, **kwargs)
+        # A rotated or revoked key must stop working in this process at once.
+        from .keys import write_keys_forget
+
+        write_keys_forget()
+
     @property
     def is_active(self) -> bool:
         return self.revoked_at is None

@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import math
 import time
+import weakref
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -34,11 +35,36 @@ class Decision:
     retry_after: int = 0
 
 
+# Take the events, give them back if that overdraws the budget, and stamp the key's last use:
+# one round trip, atomic, whatever the outcome. A budget of 0 only stamps.
+_TAKE = """
+local count = 0
+local budget = tonumber(ARGV[2])
+if budget > 0 then
+    count = redis.call('INCRBY', KEYS[1], ARGV[1])
+    redis.call('EXPIRE', KEYS[1], ARGV[3])
+    if count > budget then
+        redis.call('DECRBY', KEYS[1], ARGV[1])
+    end
+end
+redis.call('SET', KEYS[2], ARGV[4], 'EX', ARGV[5])
+return count
+"""
+_script = None
+# One client per cache backend: Django's get_client() builds a new redis-py client (and its
+# table of reply parsers) on every call, a measurable share of a tracking request.
+_clients: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
 def _redis():
     """The redis-py client behind Django's cache, when the cache is Redis."""
-    if settings.CACHES["default"]["BACKEND"].endswith("RedisCache"):
-        return cache._cache.get_client(write=True)
-    return None
+    if not settings.CACHES["default"]["BACKEND"].endswith("RedisCache"):
+        return None
+    backend = cache._cache
+    client = _clients.get(backend)
+    if client is None:
+        client = _clients[backend] = backend.get_client(write=True)
+    return client
 
 
 def rate_take(*, source_id: int, events: int, now: float | None = None) -> Decision:
@@ -47,28 +73,29 @@ def rate_take(*, source_id: int, events: int, now: float | None = None) -> Decis
     Fails open: if the cache cannot be reached the events are accepted (and logged), since an
     accepted event must never be lost to a limiter.
     """
+    global _script
     now = time.time() if now is None else now
     per_second = settings.TRACKING_RATE_LIMIT
     window = max(1, settings.TRACKING_RATE_WINDOW)
-    budget = per_second * window
+    budget = max(0, per_second * window)
     slot = int(now // window)
     retry_after = max(1, math.ceil((slot + 1) * window - now))
-    key = cache.make_key(COUNT_KEY.format(source_id, slot))
-    used = cache.make_key(USED_KEY.format(source_id))
     try:
         client = _redis()
         if client is not None:
-            with client.pipeline(transaction=False) as pipe:
-                if per_second > 0:
-                    pipe.incrby(key, events)
-                    pipe.expire(key, window + 1)
-                pipe.set(used, int(now), ex=USED_TIMEOUT)
-                replies = pipe.execute()
+            if _script is None:
+                _script = client.register_script(_TAKE)
+            count = _script(
+                keys=[
+                    cache.make_key(COUNT_KEY.format(source_id, slot)),
+                    cache.make_key(USED_KEY.format(source_id)),
+                ],
+                args=[events, budget, window + 1, int(now), USED_TIMEOUT],
+                client=client,
+            )
             if per_second <= 0:
                 return Decision(True)
-            count = replies[0]
             if count > budget:
-                client.decrby(key, events)
                 return Decision(False, budget, retry_after)
             return Decision(True, budget)
         # Without Redis (a single process, `make run`): the local cache, same rules.

@@ -2,22 +2,27 @@
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import datetime as dt
+import functools
 import json
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
 from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, OperationalError, connection, transaction
 from django.utils import timezone
+from psycopg.errors import DeadlockDetected
 
-from leadflow.people.models import Contact, ContactMerge, Visitor
+from leadflow.people.models import Contact, Visitor
 from scoring.services import leads_schedule_rescore
-from stages.models import Lead, Source, Stage
-from stages.services import lead_transition
+from stages.models import Lead
 
 from .attribution import Touch, touch_of
+from .identity import HistoryRow, IdentityRace, identities_resolve
 from .messages import Message, MessageError, message_parse
 from .models import Event, RetiredKey, WriteKey, _new_key
 
@@ -29,13 +34,12 @@ class IngestResult:
     rejected: list[dict[str, Any]] = field(default_factory=list)
 
 
-# A stored event's attribution facts, as the history attached at identify or alias returns them:
-# (lead id, type, url, occurred_at, context.page, context.campaign, properties.referrer).
-HistoryRow = tuple[int, str, str, dt.datetime, Any, Any, Any]
+# Tries of an ingest that raced another request creating the same person, or deadlocked.
+RACE_RETRIES = 3
 
 
 def messages_parse(
-    raws: list[Any], *, type_: str | None, received_at: dt.datetime
+    raws: list[Any], *, type_: str | None, received_at: dt.datetime, ip: str = ""
 ) -> tuple[list[Message], list[dict[str, Any]]]:
     messages, rejected = [], []
     for index, raw in enumerate(raws):
@@ -46,6 +50,7 @@ def messages_parse(
                     type_=type_,
                     received_at=received_at,
                     max_bytes=settings.TRACKING_MAX_MESSAGE_BYTES,
+                    ip=ip,
                 )
             )
         except MessageError as exc:
@@ -57,35 +62,59 @@ def messages_parse(
 
 
 def events_ingest(
-    *, source: WriteKey, raws: list[Any], type_: str | None = None, received_at: dt.datetime
+    *,
+    source: WriteKey,
+    raws: list[Any],
+    type_: str | None = None,
+    received_at: dt.datetime,
+    ip: str = "",
 ) -> IngestResult:
     """Validate, identify and store a list of raw messages in one transaction.
+
+    `ip`, the sender's address, fills the context.ip of messages that do not carry their own.
 
     Bad messages are reported, not fatal: the good ones are stored. Duplicates (a message id this
     source sent before) are counted and skipped. One rescore is queued per touched lead.
 
-    Page, screen and track calls cost the same few statements however many there are; identify
-    and alias calls (rare: once a person) resolve their person one message at a time.
+    Every kind of call costs the same few statements however many there are (identify and
+    alias calls a few more, once for all of them: see `identity`).
     """
-    messages, rejected = messages_parse(raws, type_=type_, received_at=received_at)
+    messages, rejected = messages_parse(raws, type_=type_, received_at=received_at, ip=ip)
     result = IngestResult(rejected=rejected)
     if not messages:
         return result
-    with transaction.atomic():
-        visitors = _visitors_touch(messages, received_at)
+    for attempt in range(RACE_RETRIES + 1):
+        try:
+            return _messages_store(messages, source, received_at, result)
+        except (IdentityRace, IntegrityError, OperationalError) as exc:
+            # Another request created one of these people (or their lead) first, or PostgreSQL
+            # broke a deadlock with another transaction on the same leads: everything rolled
+            # back, and the next try finds them.
+            retry = not isinstance(exc, OperationalError) or isinstance(
+                exc.__cause__, DeadlockDetected
+            )
+            if not retry or attempt == RACE_RETRIES:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _messages_store(
+    messages: list[Message], source: WriteKey, received_at: dt.datetime, result: IngestResult
+) -> IngestResult:
+    identity = any(m.type in ("identify", "alias") for m in messages)
+    # Without identify or alias calls the whole ingest is one statement, atomic by itself: no
+    # transaction to open and commit, two round trips fewer for every /v1/track.
+    with transaction.atomic() if identity else contextlib.nullcontext():
         history: list[HistoryRow] = []
-        for message in messages:
-            if message.type == "identify":
-                _identify(message, visitors, history, received_at)
-            elif message.type == "alias":
-                _alias(message, visitors, history, received_at)
-        contact_ids, lead_ids = _leads_resolve(messages, visitors)
-        inserted = _events_insert(source, messages, lead_ids, received_at)
+        if identity:
+            visitors = _visitors_touch(messages, received_at)
+            history = identities_resolve(messages, visitors, received_at)
+        lead_ids, inserted = _events_store(
+            source, messages, received_at, history, visitors_touched=identity
+        )
         result.accepted = len(inserted)
         result.duplicates = len(messages) - len(inserted)
-        touched_leads = sorted({lead_ids[i] for i in inserted if lead_ids[i]})
-        _companies_set(messages, contact_ids, inserted)
-        _leads_update(touched_leads, _touches(messages, lead_ids, inserted, history), received_at)
+        touched_leads = {lead_ids[i] for i in inserted if lead_ids[i]}
         # A lead that was given earlier history has new events to score too.
         leads_schedule_rescore({*touched_leads, *(row[0] for row in history)})
     return result
@@ -111,261 +140,276 @@ def _visitors_touch(messages: list[Message], seen_at: dt.datetime) -> dict[str, 
         return dict(cursor.fetchall())
 
 
-def _identify(
-    message: Message,
-    visitors: dict[str, int | None],
-    history: list[HistoryRow],
-    received_at: dt.datetime,
-) -> None:
-    """Attach the message's person: find or create the contact, its lead, and its visitor."""
-    contact = None
-    if message.email:
-        contact = Contact.objects.by_email(message.email).first()
-    if contact is None and message.email:
-        # A person merged away comes back under their old email: they are the survivor.
-        merge = ContactMerge.objects.filter(merged_email=message.email).order_by("-pk").first()
-        contact = merge.survivor if merge else None
-    if contact is None and message.user_id:
-        contact = Contact.objects.filter(user_id=message.user_id).first()
-    if contact is None and message.anonymous_id and visitors.get(message.anonymous_id):
-        contact = Contact.objects.filter(pk=visitors[message.anonymous_id]).first()
-    created = False
-    if contact is None:
-        if not (message.email or message.user_id):
-            return  # traits of a still anonymous visitor: nothing to attach yet
-        contact, created = _contact_create(message)
-    changed = False
-    new_user_id = created and bool(contact.user_id)
-    if message.email and not contact.email:
-        contact.email, changed = message.email, True
-    # A user id already held by another contact stays there: taking it would break its uniqueness.
-    if (
-        message.user_id
-        and not contact.user_id
-        and not Contact.objects.filter(user_id=message.user_id).exists()
-    ):
-        contact.user_id, changed, new_user_id = message.user_id, True, True
-    for name, value in message.contact_fields.items():
-        if getattr(contact, name) != value:
-            setattr(contact, name, value)
-            changed = True
-    if changed:
-        contact.traits = {**contact.traits, **message.traits}
-        contact.save()
-    lead = _lead_of(contact, message)
-    if lead.stage == Stage.VISITOR and contact.email:
-        lead_transition(
-            lead=lead, name="identify", by="tracking", reason=f"identify {message.message_id}"
-        )
-    if message.anonymous_id:
-        _visitor_link(message.anonymous_id, contact, lead, visitors, history, received_at)
-    if new_user_id:
-        # Calls under this user id that came before anyone had it wait unattached: they join now.
-        history.extend(_history_attach(lead.pk, user_id=contact.user_id))
+@functools.lru_cache(maxsize=1024)
+def _touch_cached(
+    url: str, page: str, campaign: str, referrer: str, is_page: bool
+) -> tuple[str, str, str, bool] | None:
+    context = {}
+    if page:
+        context["page"] = json.loads(page)
+    if campaign:
+        context["campaign"] = json.loads(campaign)
+    properties = {"referrer": json.loads(referrer)} if referrer else {}
+    touch = touch_of(context, properties, url, is_page=is_page)
+    return None if touch is None else (touch.source, touch.medium, touch.campaign, touch.is_direct)
 
 
-def _alias(
-    message: Message,
-    visitors: dict[str, int | None],
-    history: list[HistoryRow],
-    received_at: dt.datetime,
-) -> None:
-    """Link previousId (an anonymous id or a former user id) to userId's contact.
-
-    The history of previousId joins that contact. Two contacts both already known are never
-    merged here: a different person's record keeps its own events (merging is a person's call).
-    """
-    target = Contact.objects.filter(user_id=message.user_id).first()
-    previous = Contact.objects.filter(user_id=message.previous_id).first()
-    if previous is None:
-        previous = Contact.objects.filter(visitors__anonymous_id=message.previous_id).first()
-    new_user_id = target is None
-    if target is None and previous is not None and previous.user_id in ("", message.previous_id):
-        # The person changes user id (or gets one): the contact follows the new id.
-        previous.user_id = message.user_id
-        previous.save(update_fields=["user_id", "updated_at"])
-        target = previous
-    elif target is None:
-        target, new_user_id = _contact_create(message)
-    lead = _lead_of(target, message)
-    if new_user_id:
-        history.extend(_history_attach(lead.pk, user_id=message.user_id))
-    if previous is None or previous.pk == target.pk:
-        _visitor_link(message.previous_id, target, lead, visitors, history, received_at)
-        history.extend(_history_attach(lead.pk, user_id=message.previous_id))
-    if message.anonymous_id and not visitors.get(message.anonymous_id):
-        _visitor_link(message.anonymous_id, target, lead, visitors, history, received_at)
-
-
-def _lead_of(contact: Contact, message: Message) -> Lead:
-    lead, _ = Lead.objects.get_or_create(
-        contact=contact, defaults={"source": Source.TRACKING, "created_at": message.occurred_at}
-    )
-    return lead
-
-
-def _visitor_link(
-    anonymous_id: str,
-    contact: Contact,
-    lead: Lead,
-    visitors: dict[str, int | None],
-    history: list[HistoryRow],
-    seen_at: dt.datetime,
-) -> None:
-    """Make the browser `anonymous_id` the contact's; its anonymous history becomes the lead's."""
-    if visitors.get(anonymous_id) == contact.pk:
-        return
-    table = Visitor._meta.db_table
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"""
-            INSERT INTO {table} (anonymous_id, contact_id, first_seen_at, last_seen_at)
-            VALUES (%s, %s, %s, %s)
-            ON CONFLICT (anonymous_id) DO UPDATE SET contact_id = EXCLUDED.contact_id
-            """,
-            [anonymous_id, contact.pk, seen_at, seen_at],
-        )
-    visitors[anonymous_id] = contact.pk
-    # The visitor's anonymous history becomes the lead's: it counts for the score.
-    history.extend(_history_attach(lead.pk, anonymous_id=anonymous_id))
-
-
-def _history_attach(lead_id: int, *, anonymous_id: str = "", user_id: str = "") -> list[HistoryRow]:
-    """Give the unattached events of an anonymous id (or a user id) to a lead, through the
-    partial indexes on unattached rows; return what attribution needs of them."""
-    column, value = ("anonymous_id", anonymous_id) if anonymous_id else ("user_id", user_id)
-    if not value:
-        return []
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"""
-            UPDATE {Event._meta.db_table} SET lead_id = %s
-            WHERE {column} = %s AND lead_id IS NULL
-            RETURNING lead_id, type, url, occurred_at, context -> 'page',
-                      context -> 'campaign', properties -> 'referrer'
-            """,
-            [lead_id, value],
-        )
-        return cursor.fetchall()
-
-
-def _contact_create(message: Message) -> tuple[Contact, bool]:
+def _touch(context: dict[str, Any], properties: dict[str, Any], url: str, *, is_page: bool):
+    """`touch_of` for a message, as (source, medium, campaign, is direct) or None; cached by
+    what it reads, since a site's calls repeat the same few pages and campaigns."""
+    page, campaign = context.get("page"), context.get("campaign")
+    referrer = properties.get("referrer") if is_page else None
+    if page is None and campaign is None and not is_page:
+        return None  # not sent from a browser page, and no campaign: nothing to read
     try:
-        with transaction.atomic():
-            contact = Contact.objects.create(
-                email=message.email,
-                user_id=message.user_id,
-                traits=message.traits,
-                **message.contact_fields,
-            )
-            return contact, True
-    except IntegrityError:
-        # A concurrent request created the same person first.
-        found = Contact.objects.by_email(message.email).first() if message.email else None
-        return found or Contact.objects.get(user_id=message.user_id), False
-
-
-def _leads_resolve(
-    messages: list[Message], visitors: dict[str, int | None]
-) -> tuple[list[int | None], list[int | None]]:
-    """The contact and the lead of each message, by userId first, then by the visitor."""
-    user_ids = {m.user_id for m in messages if m.user_id}
-    contact_by_user = (
-        dict(Contact.objects.filter(user_id__in=user_ids).values_list("user_id", "pk"))
-        if user_ids
-        else {}
-    )
-    contacts = [contact_by_user.get(m.user_id) or visitors.get(m.anonymous_id) for m in messages]
-    wanted = {pk for pk in contacts if pk}
-    lead_by_contact = (
-        dict(Lead.objects.filter(contact_id__in=wanted).values_list("contact_id", "pk"))
-        if wanted
-        else {}
-    )
-    return contacts, [lead_by_contact.get(pk) for pk in contacts]
-
-
-def _events_insert(
-    source: WriteKey, messages: list[Message], lead_ids: list[int | None], received_at: dt.datetime
-) -> list[int]:
-    """Insert all events in one statement; return the indexes of the messages actually stored.
-
-    A message id already stored for this source (or repeated in the list: the first one wins) is
-    skipped by the unique constraint, exactly, whatever the type.
-    """
-    table = Event._meta.db_table
-    columns = list(
-        zip(
-            *[
-                (
-                    m.message_id,
-                    m.type,
-                    m.name,
-                    m.url,
-                    m.anonymous_id,
-                    m.user_id,
-                    lead_id,
-                    m.occurred_at,
-                )
-                for m, lead_id in zip(messages, lead_ids, strict=True)
-            ],
-            strict=True,
+        key = (
+            url,
+            "" if page is None else orjson.dumps(page).decode(),
+            "" if campaign is None else orjson.dumps(campaign).decode(),
+            "" if referrer is None else orjson.dumps(referrer).decode(),
+            is_page,
         )
+    except (TypeError, orjson.JSONEncodeError):  # an integer past 64 bits: read it uncached
+        touch = touch_of(context, properties, url, is_page=is_page)
+        return None if touch is None else (*dataclasses.astuple(touch), touch.is_direct)
+    return _touch_cached(*key)
+
+
+@functools.cache
+def _store_sql(visitors_touched: bool) -> str:
+    """The statement of `_events_store`, built once, its blanks folded: psycopg caches the
+    parsing of statements up to 4 KB only, and this one would be re-parsed on every call."""
+    visitor_table, event_table = Visitor._meta.db_table, Event._meta.db_table
+    if visitors_touched:
+        visitor = f"""
+            SELECT anonymous_id, contact_id FROM {visitor_table}
+            WHERE anonymous_id = ANY(%(anon)s)"""
+    else:
+        visitor = f"""
+            INSERT INTO {visitor_table} AS t (anonymous_id, first_seen_at, last_seen_at)
+            SELECT unnest(%(anon)s::text[]), %(now)s, %(now)s
+            ON CONFLICT (anonymous_id) DO UPDATE
+                SET last_seen_at = GREATEST(EXCLUDED.last_seen_at, t.last_seen_at)
+            RETURNING anonymous_id, contact_id"""
+    # Each touch's condition once, for its four columns: the statement stays under 4 KB.
+    names = ("source", "medium", "campaign", "at")
+    sets = ",\n".join(
+        f"({', '.join(f'{kind}_touch_{name}' for name in names)}) = (SELECT "
+        + ", ".join(
+            f"CASE WHEN ok THEN v.{kind}_{name} ELSE l.{kind}_touch_{name} END" for name in names
+        )
+        + f" FROM (SELECT {cond} AS ok) AS c)"
+        for kind, cond in (("first", _FIRST), ("last", _LAST))
     )
-    # The three JSON objects of every message travel as one jsonb document, already serialized
-    # by the parser: a jsonb[] parameter would be quoted element by element in Python, the
-    # slowest part of a batch.
-    documents = ",".join(f"[{m.properties_json},{m.context_json},{m.extra_json}]" for m in messages)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"""
-            INSERT INTO {table} (source_id, received_at, message_id, type, name, url, anonymous_id,
-                                 user_id, lead_id, occurred_at, properties, context, extra)
-            SELECT %s, %s, m.message_id, m.type, m.name, m.url, m.anonymous_id, m.user_id,
-                   m.lead_id, m.occurred_at, j.doc -> 0, j.doc -> 1, j.doc -> 2
-            FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[], %s::text[], %s::text[],
-                        %s::bigint[], %s::timestamptz[])
-                     WITH ORDINALITY AS m(message_id, type, name, url, anonymous_id, user_id,
-                                          lead_id, occurred_at, n)
-            JOIN jsonb_array_elements(%s::jsonb) WITH ORDINALITY AS j(doc, n) ON j.n = m.n
-            ORDER BY m.n
+    leads, contacts = Lead._meta.db_table, Contact._meta.db_table
+    # kept: the message of each stored id (repeated in the list, the first one). locked: the
+    # leads to update, locked in id order before any is written (the count is computed once,
+    # before v's first row), as the scoring worker's statements lock them: two statements that
+    # lock the same leads in different orders can deadlock. co: a group call of a known
+    # person names their company (the last call wins).
+    sql = f"""
+        WITH visitor AS ({visitor}
+        ), by_user AS (
+            SELECT user_id, id AS contact_id FROM {contacts}
+            WHERE user_id = ANY(%(users)s) AND user_id <> ''
+        ), sent AS (
+            SELECT j.n, j.r, COALESCE(u.contact_id, v.contact_id) AS contact_id
+            FROM jsonb_array_elements(%(rows)s::jsonb) WITH ORDINALITY AS j(r, n)
+            LEFT JOIN by_user u ON u.user_id = j.r ->> 5
+            LEFT JOIN visitor v ON v.anonymous_id = j.r ->> 4
+        ), found AS (
+            SELECT sent.*, l.id AS lead_id FROM sent
+            LEFT JOIN {leads} l ON l.contact_id = sent.contact_id
+        ), stored AS (
+            INSERT INTO {event_table} (source_id, received_at, message_id, type, name, url,
+                anonymous_id, user_id, lead_id, occurred_at, properties, context, extra)
+            SELECT %(source)s, %(now)s, r ->> 0, r ->> 1, r ->> 2, r ->> 3, r ->> 4, r ->> 5,
+                   lead_id, (r ->> 6)::timestamptz, r -> 9, r -> 10, r -> 11
+            FROM found ORDER BY n
             ON CONFLICT (source_id, message_id) DO NOTHING
             RETURNING message_id
-            """,
-            [source.pk, received_at, *[list(column) for column in columns], f"[{documents}]"],
+        ), kept AS (
+            SELECT DISTINCT ON (r ->> 0) * FROM found
+            WHERE r ->> 0 IN (SELECT message_id FROM stored)
+            ORDER BY r ->> 0, n
+        ), touch AS (
+            SELECT lead_id, (r ->> 6)::timestamptz AS at, r -> 7 ->> 0 AS source,
+                   r -> 7 ->> 1 AS medium, r -> 7 ->> 2 AS campaign,
+                   (r -> 7 ->> 3)::bool AS direct, n
+            FROM kept WHERE lead_id IS NOT NULL AND jsonb_typeof(r -> 7) = 'array'
+            UNION ALL
+            SELECT * FROM unnest(%(e_lead)s::bigint[], %(e_at)s::timestamptz[],
+                %(e_source)s::text[], %(e_medium)s::text[],
+                %(e_campaign)s::text[], %(e_direct)s::bool[], %(e_n)s::int[])
+        ), earliest AS (
+            SELECT DISTINCT ON (lead_id) * FROM touch ORDER BY lead_id, at, n
+        ), latest AS (
+            SELECT DISTINCT ON (lead_id) * FROM touch
+            ORDER BY lead_id, NOT direct DESC, at DESC, n
+        ), ids AS (
+            SELECT lead_id AS id FROM kept WHERE lead_id IS NOT NULL UNION SELECT lead_id FROM touch
+        ), locked AS (
+            SELECT id FROM {leads} WHERE id IN (SELECT id FROM ids) ORDER BY id FOR UPDATE
+        ), v AS (
+            SELECT ids.id,
+                   ids.id IN (SELECT lead_id FROM kept) AS touched,
+                   f.source AS first_source, f.medium AS first_medium,
+                   f.campaign AS first_campaign, f.at AS first_at,
+                   la.source AS last_source, la.medium AS last_medium,
+                   la.campaign AS last_campaign, la.at AS last_at, la.direct AS last_direct
+            FROM ids
+            LEFT JOIN earliest f ON f.lead_id = ids.id
+            LEFT JOIN latest la ON la.lead_id = ids.id
+            WHERE (SELECT count(*) FROM locked) >= 0
+        ), upd AS (
+            UPDATE {leads} AS l SET
+                last_event_at = CASE WHEN v.touched THEN %(now)s ELSE l.last_event_at END,
+                {sets}
+            FROM v WHERE l.id = v.id
+        ), co AS (
+            UPDATE {contacts} AS contact SET company = g.company, updated_at = now()
+            FROM (
+                SELECT DISTINCT ON (contact_id) contact_id, r ->> 8 AS company FROM kept
+                WHERE r ->> 1 = 'group' AND r ->> 8 <> '' AND contact_id IS NOT NULL
+                ORDER BY contact_id, n DESC
+            ) AS g
+            WHERE contact.id = g.contact_id AND contact.company <> g.company
         )
-        stored = {row[0] for row in cursor.fetchall()}
+        SELECT n, contact_id, lead_id, NULL FROM found
+        UNION ALL
+        SELECT NULL, NULL, NULL, message_id FROM stored
+    """
+    return " ".join(sql.split())
+
+
+def _events_store(
+    source: WriteKey,
+    messages: list[Message],
+    received_at: dt.datetime,
+    history: list[HistoryRow],
+    *,
+    visitors_touched: bool,
+) -> tuple[list[int | None], list[int]]:
+    """Store the events and move their leads, in one statement.
+
+    The statement upserts the visitors (unless `visitors_touched`: the identity calls needed
+    them first), finds each message's contact by user id first, then by the visitor, and its
+    lead; inserts the events with their lead; stamps the leads' newest event time and moves their
+    first and last touch (with the `history` the identity calls attached); and sets the company
+    that group calls name. A message id already stored for this source (or repeated in the list:
+    the first one wins) is skipped by the unique constraint, exactly.
+
+    The touch conditions compare with the lead row as it is when the update locks it, so two
+    requests for the same lead at once still keep the earliest first touch and the latest last.
+
+    Returns each message's lead, and the indexes of the messages actually stored.
+    """
+    anonymous_ids = sorted({m.anonymous_id for m in messages if m.anonymous_id})
+    user_ids = sorted({m.user_id for m in messages if m.user_id})
+    # Every message travels as one JSON array in one jsonb document: its columns, its touch and
+    # company, then its three objects as the parser serialized them. Array parameters would be
+    # quoted element by element in Python, the slowest part of a batch; PostgreSQL parses this
+    # in C.
+    rows = ",".join(
+        orjson.dumps(
+            [
+                m.message_id,
+                m.type,
+                m.name,
+                m.url,
+                m.anonymous_id,
+                m.user_id,
+                m.occurred_at,
+                _touch(m.context, m.properties, m.url, is_page=m.type == "page"),
+                m.company if m.type == "group" else "",
+            ]
+        ).decode()[:-1]
+        + f",{m.properties_json},{m.context_json},{m.extra_json}]"
+        for m in messages
+    )
+    # The history's touches come after the messages': on a tie, the first one counts.
+    earlier = []
+    for n, (lead_id, type_, url, at, page, campaign, referrer) in enumerate(
+        history, start=len(messages) + 1
+    ):
+        context = {"page": _json(page), "campaign": _json(campaign)}
+        touch = touch_of(context, {"referrer": _json(referrer)}, url, is_page=type_ == "page")
+        if touch is not None:
+            earlier.append((lead_id, at, touch, n))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _store_sql(visitors_touched),
+            {
+                "anon": anonymous_ids,
+                "users": user_ids,
+                "rows": f"[{rows}]",
+                "source": source.pk,
+                "now": received_at,
+                "e_lead": [row[0] for row in earlier],
+                "e_at": [row[1] for row in earlier],
+                "e_source": [row[2].source for row in earlier],
+                "e_medium": [row[2].medium for row in earlier],
+                "e_campaign": [row[2].campaign for row in earlier],
+                "e_direct": [row[2].is_direct for row in earlier],
+                "e_n": [row[3] for row in earlier],
+            },
+        )
+        results = cursor.fetchall()
+    contact_ids: list[int | None] = [None] * len(messages)
+    lead_ids: list[int | None] = [None] * len(messages)
+    stored = set()
+    for n, contact_id, lead_id, message_id in results:
+        if n is None:
+            stored.add(message_id)
+        else:
+            contact_ids[n - 1], lead_ids[n - 1] = contact_id, lead_id
     if len(stored) == len(messages):
-        return list(range(len(messages)))
-    indexes, seen = [], set()
-    for index, message in enumerate(messages):
-        if message.message_id in stored and message.message_id not in seen:
-            seen.add(message.message_id)
-            indexes.append(index)
-    return indexes
+        indexes = list(range(len(messages)))
+    else:
+        indexes, seen = [], set()
+        for index, message in enumerate(messages):
+            if message.message_id in stored and message.message_id not in seen:
+                seen.add(message.message_id)
+                indexes.append(index)
+    if late := [i for i in indexes if contact_ids[i] and not lead_ids[i]]:
+        _late_leads_attach(source, messages, contact_ids, lead_ids, late, received_at)
+    return lead_ids, indexes
 
 
-def _companies_set(
-    messages: list[Message], contact_ids: list[int | None], inserted: list[int]
+def _late_leads_attach(
+    source: WriteKey,
+    messages: list[Message],
+    contact_ids: list[int | None],
+    lead_ids: list[int | None],
+    late: list[int],
+    received_at: dt.datetime,
 ) -> None:
-    """A group call of a known person names their company: set it, for all of them at once."""
-    companies = {
-        contact_ids[i]: messages[i].company
-        for i in inserted
-        if messages[i].type == "group" and messages[i].company and contact_ids[i]
-    }
-    if not companies:
-        return
+    """Give their lead to events whose person the store found but whose lead it could not see.
+
+    An identify that made the lead while this statement waited for the visitor's row lock
+    committed after the statement's snapshot was taken: the visitor (locked, so read as it is
+    now) names the new contact, but the lead is not visible yet, and the identify attached the
+    browser's history before this event existed. A new statement sees the lead. (Rare: a call
+    racing its browser's identify; also a contact that has no lead, and then nothing changes.)
+    """
     with connection.cursor() as cursor:
         cursor.execute(
             f"""
-            UPDATE {Contact._meta.db_table} AS contact
-            SET company = v.company, updated_at = now()
-            FROM unnest(%s::bigint[], %s::text[]) AS v(id, company)
-            WHERE contact.id = v.id AND contact.company <> v.company
+            UPDATE {Event._meta.db_table} AS e SET lead_id = l.id
+            FROM unnest(%s::text[], %s::bigint[]) AS v(message_id, contact_id)
+            JOIN {Lead._meta.db_table} l ON l.contact_id = v.contact_id
+            WHERE e.source_id = %s AND e.message_id = v.message_id AND e.lead_id IS NULL
+            RETURNING e.message_id, e.lead_id
             """,
-            [sorted(companies), [companies[pk] for pk in sorted(companies)]],
+            [[messages[i].message_id for i in late], [contact_ids[i] for i in late], source.pk],
         )
+        found = dict(cursor.fetchall())
+    attached = [i for i in late if messages[i].message_id in found]
+    for i in attached:
+        lead_ids[i] = found[messages[i].message_id]
+    if attached:
+        spans = _touches(messages, lead_ids, attached, [])
+        _leads_update(sorted({lead_ids[i] for i in attached}), spans, received_at)
 
 
 @dataclass

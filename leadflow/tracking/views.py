@@ -7,6 +7,7 @@ import base64
 import binascii
 import gzip
 import io
+import ipaddress
 import json
 import math
 import re
@@ -15,6 +16,7 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
+import orjson
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, JsonResponse
@@ -22,6 +24,7 @@ from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.csrf import csrf_exempt
 
+from .keys import write_key_find
 from .models import RetiredKey, WriteKey
 from .ratelimit import rate_take
 from .services import events_ingest
@@ -62,6 +65,21 @@ def _finite(text: str) -> float:
     return number
 
 
+# A run of 19 digits may be an integer past 64 bits, which orjson would read as a float.
+_LONG_NUMBER = re.compile(rb"\d{19}")
+
+
+def _loads(raw: bytes) -> Any:
+    """json.loads, faster: orjson reads what it reads exactly as json does (it refuses NaN,
+    Infinity, numbers out of range, half surrogate pairs, deep nesting: json then says why)."""
+    if not _LONG_NUMBER.search(raw):
+        try:
+            return orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            pass
+    return json.loads(raw, parse_constant=_no_constant, parse_float=_finite)
+
+
 def _body(request: HttpRequest, limit: int) -> dict[str, Any]:
     """The JSON object of the body, whatever its Content-Type: analytics.js sends text/plain so
     that a browser needs no preflight."""
@@ -87,7 +105,7 @@ def _body(request: HttpRequest, limit: int) -> dict[str, Any]:
         if len(raw) > limit:
             raise ApiError(413, f"body is larger than {limit // 1024} KB")
     try:
-        body = json.loads(raw, parse_constant=_no_constant, parse_float=_finite)
+        body = _loads(raw)
     except _OutOfRange:
         raise ApiError(400, "body has a number too large to store") from None
     except (UnicodeDecodeError, ValueError, RecursionError):
@@ -112,12 +130,34 @@ def _write_key(request: HttpRequest, body: dict[str, Any]) -> WriteKey:
     # (a NUL or half a surrogate pair would fail there rather than answer 401).
     if not _KEY_SHAPE.fullmatch(key):
         raise ApiError(401, "invalid or revoked write key")
-    source = WriteKey.objects.filter(key=key).first()
+    source = write_key_find(key)
     if source is not None and source.is_active:
         return source
     if source is not None or RetiredKey.objects.filter(key=key).exists():
         raise ApiError(401, "revoked write key")
     raise ApiError(401, "invalid or revoked write key")
+
+
+def client_ip(request: HttpRequest) -> str:
+    """The sender's address, for context.ip: the peer's, or behind TRACKING_TRUSTED_PROXIES
+    proxies the address that the farthest of them saw (the Nth entry from the right of
+    X-Forwarded-For). Entries further left are written by the client and prove nothing."""
+    address = request.META.get("REMOTE_ADDR", "")
+    hops = settings.TRACKING_TRUSTED_PROXIES
+    if hops > 0:
+        forwarded = [
+            part.strip()
+            for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")
+            if part.strip()
+        ]
+        # Fewer entries than proxies: the request did not come through them all (a call from
+        # inside the network), and the peer is the sender.
+        if len(forwarded) >= hops:
+            address = forwarded[-hops]
+    try:
+        return str(ipaddress.ip_address(address))
+    except ValueError:
+        return ""
 
 
 def _cors(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
@@ -168,7 +208,13 @@ def single(request: HttpRequest, type_: str) -> HttpResponse:
         return _error(exc.status, exc.message)
     if limited := _limited(source, 1):
         return limited
-    result = events_ingest(source=source, raws=[body], type_=type_, received_at=timezone.now())
+    result = events_ingest(
+        source=source,
+        raws=[body],
+        type_=type_,
+        received_at=timezone.now(),
+        ip=client_ip(request),
+    )
     if result.rejected:
         return _error(400, result.rejected[0]["error"])
     return JsonResponse({"success": True})
@@ -200,7 +246,9 @@ def batch(request: HttpRequest) -> HttpResponse:
     if messages and (limited := _limited(source, len(messages))):
         return limited
     messages = [_inherit(body, message) for message in messages]
-    result = events_ingest(source=source, raws=messages, received_at=timezone.now())
+    result = events_ingest(
+        source=source, raws=messages, received_at=timezone.now(), ip=client_ip(request)
+    )
     if result.rejected and not result.accepted and not result.duplicates:
         return JsonResponse(
             {"success": False, "error": "no message was valid", "rejected": result.rejected},

@@ -13,12 +13,17 @@ from stages.models import DisqualifyReason, Lead
 from stages.services import (
     LABELS,
     TransitionError,
+    assign_problems,
     attempt_log,
     attempt_problems,
     contact_source_direct,
+    lead_assign,
     lead_book_meeting,
     lead_convert,
+    lead_next_step,
+    lead_note_add,
     lead_nurture,
+    lead_profile_update,
     lead_qualify,
     lead_transition,
     lead_win,
@@ -168,6 +173,48 @@ _ACTIONS = [
         "{lead} entered as a sales-sourced SQL.",
     ),
 ]
+_ACTIONS.append(
+    Action(
+        "assign",
+        LABELS["assign"],
+        "assign_lead",
+        action_forms.AssignForm,
+        "workspaces/actions/assign.html",
+        lambda lead, by, data: lead_assign(lead=lead, by=by, **data),
+        "{lead} was assigned.",
+    )
+)
+_ACTIONS.append(
+    Action(
+        "next_step",
+        LABELS["next_step"],
+        "view_lead",  # the service checks that the lead is the rep's own
+        action_forms.NextStepForm,
+        "workspaces/actions/next_step.html",
+        lambda lead, by, data: lead_next_step(lead=lead, by=by, **data),
+        "Next step saved for {lead}.",
+    )
+)
+_ACTIONS += [
+    Action(
+        "note",
+        LABELS["note"],
+        "view_lead",
+        action_forms.NoteForm,
+        "workspaces/actions/note.html",
+        lambda lead, by, data: lead_note_add(lead=lead, by=by, **data),
+        "Note added to {lead}.",
+    ),
+    Action(
+        "profile",
+        LABELS["profile"],
+        "view_lead",  # the service checks that the lead is the rep's own
+        action_forms.ProfileForm,
+        "workspaces/actions/profile.html",
+        lambda lead, by, data: lead_profile_update(lead=lead, by=by, **data),
+        "Profile of {lead} saved.",
+    ),
+]
 ACTIONS: dict[str, Action] = {action.name: action for action in _ACTIONS}
 # The lead page lists the next steps first and the ways out last.
 _ORDER = [
@@ -180,6 +227,7 @@ _ORDER = [
     "nurture",
     "reopen",
     "source_direct",
+    "assign",
     "hand_back",
     "disqualify",
     "recycle",
@@ -195,6 +243,8 @@ def lead_actions(lead: Lead, user: AbstractUser, available: list[dict[str, Any]]
     actions = list(available)
     if not attempt_problems(lead, user):
         actions.insert(0, {"name": "attempt", "label": "Log attempt", "problems": []})
+    if user.has_perm("stages.assign_lead") and not assign_problems(lead, user, None):
+        actions.append({"name": "assign", "label": LABELS["assign"], "problems": []})
     for action in actions:
         known = ACTIONS.get(action["name"])
         action["template"] = known.template if known else None

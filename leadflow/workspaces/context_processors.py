@@ -5,6 +5,7 @@ from typing import Any
 from django.http import HttpRequest
 
 from leadflow.people.roles import user_role, user_roles
+from stages.notifications import unread_count
 
 
 def navigation(request: HttpRequest) -> dict[str, Any]:
@@ -12,4 +13,8 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {}
-    return {"nav_roles": user_roles(user), "nav_role": user_role(user)}
+    return {
+        "nav_roles": user_roles(user),
+        "nav_role": user_role(user),
+        "nav_unread": lambda: unread_count(user),  # only pages that show the bar ask
+    }

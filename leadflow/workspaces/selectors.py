@@ -4,26 +4,28 @@ from __future__ import annotations
 
 from django.db.models import Q
 
+from leadflow.people.models import search_expressions
 from stages.models import Lead
 
 SEARCH_LIMIT = 50
+SEARCH_WORDS = 5
 
 
 def leads_search(*, query: str, limit: int = SEARCH_LIMIT) -> list[Lead]:
-    """Leads whose name, email or company contain every word of the query, latest moved first.
+    """Leads where every word of the query starts a first name, a last name, an email, an email
+    domain or a company name, in any case; the ones that moved last first.
 
-    A sequential scan with `icontains`: good enough for tens of thousands of contacts; a trigram
-    index is the next step when it is not.
+    The prefix matches on upper() read the contact's text_pattern_ops indexes, so a search is a
+    few index scans however many contacts there are, never a scan of the table.
     """
-    words = query.split()[:5]
+    words = [word.upper() for word in query.split()[:SEARCH_WORDS]]
     if not words:
         return []
-    qs = Lead.objects.select_related("contact", "owner")
+    expressions = {f"_s{n}": e for n, e in enumerate(search_expressions("contact__").values())}
+    qs = Lead.objects.select_related("contact", "owner").alias(**expressions)
     for word in words:
-        qs = qs.filter(
-            Q(contact__email__icontains=word)
-            | Q(contact__first_name__icontains=word)
-            | Q(contact__last_name__icontains=word)
-            | Q(contact__company__icontains=word)
-        )
+        matches = Q()
+        for name in expressions:
+            matches |= Q(**{f"{name}__startswith": word})
+        qs = qs.filter(matches)
     return list(qs.order_by("-stage_changed_at", "-id")[:limit])

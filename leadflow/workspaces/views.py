@@ -2,33 +2,61 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from django.contrib import messages
+from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required, permission_required
+from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse
+from django.db.models import F
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils import timezone
+from django.template.defaultfilters import pluralize
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from leadflow.people.roles import Role, user_role
 from leadflow.people.services import MergeError, contacts_merge
 from leadflow.tracking.models import Event
+from leadflow.tracking.selectors import lead_attribution
 from scoring.engine import ScoreResult
 from scoring.services import lead_explain
 from stages import selectors
-from stages.models import FIT_FIELDS, Attempt, DisqualifyReason, Lead, StageRules, Status
+from stages.models import (
+    FIT_FIELDS,
+    Attempt,
+    DisqualifyReason,
+    Lead,
+    Notification,
+    RepAvailability,
+    StageRules,
+    Status,
+)
+from stages.notifications import notifications_read
 from stages.services import (
     TransitionError,
     available_actions,
     contact_source_direct,
+    lead_assign,
+    lead_transition,
+    profile_problems,
+    reps_by_load,
     users_with_role,
 )
 
 from .actions import ACTIONS, lead_actions
-from .forms import SOURCE_CHOICES, ContactNewForm, MergeForm
+from .forms import (
+    BULK_ACTIONS,
+    SOURCE_CHOICES,
+    AvailabilityForm,
+    BulkForm,
+    ContactNewForm,
+    MergeForm,
+    QueueFilterForm,
+    SavedViewForm,
+)
+from .models import SavedView
 from .selectors import leads_search
 
 HOME_BY_ROLE = {
@@ -52,6 +80,23 @@ CHOICES = {
     "source": SOURCE_CHOICES,
 }
 ORIGINS = ("work", "deals", "lead")
+SUMMARY_KEY = "workspaces:mql-summary"
+SUMMARY_SECONDS = 60
+NOTIFICATIONS_SHOWN = 100
+WORK_SHORTCUTS = [
+    ("a", "Log attempt"),
+    ("b", "Bad timing: nurture"),
+    ("m", "Book meeting"),
+    ("d", "Disqualify"),
+    ("r", "Reopen a nurture"),
+]
+DEAL_SHORTCUTS = [
+    ("n", "Next step"),
+    ("w", "Win"),
+    ("l", "Lose"),
+    ("r", "Recycle"),
+    ("h", "Hand back"),
+]
 
 
 def _lead_for(request: HttpRequest, pk: int) -> Lead:
@@ -72,17 +117,137 @@ def home(request: HttpRequest) -> HttpResponse:
     return redirect(HOME_BY_ROLE[role])
 
 
+def _queue_form(params: QueryDict, reps: Any = None) -> QueueFilterForm:
+    params = params.copy()
+    params.pop("after", None)
+    return QueueFilterForm(
+        params,
+        threshold=StageRules.current().mql_threshold,
+        statuses=MQL_STATUSES,
+        reps=users_with_role(Role.SDR) if reps is None else reps,
+    )
+
+
+def _queue_context(request: HttpRequest, **extra: Any) -> dict[str, Any]:
+    # The SDRs, with their load: the owner filter and the bulk assignment both list them.
+    reps = list(reps_by_load(Role.SDR))
+    form = _queue_form(request.GET, reps)
+    form.is_valid()
+    filters = form.filters()
+    cursor = request.GET.get("after") or None
+    page = selectors.mql_queue(cursor=cursor, **filters)
+    # The filters without the page: for "back to the start", saving a view and the next link.
+    query = form.data.copy()
+    for name in list(query):
+        if not query[name] or name not in form.fields or name in form.errors:
+            del query[name]
+    summary = cache.get_or_set(SUMMARY_KEY, selectors.mql_summary, SUMMARY_SECONDS)
+    return {
+        "page": page,
+        "form": form,
+        "filters_query": query.urlencode(),
+        "filtered": bool(query),
+        "paged": bool(cursor),
+        "summary": summary,
+        "saved_views": SavedView.objects.filter(user=request.user, page="mql_queue"),
+        "bulk_actions": BULK_ACTIONS,
+        "choices": CHOICES,
+        "assignees": reps,
+        "threshold": StageRules.current().mql_threshold,
+        **extra,
+    }
+
+
 @login_required
 @permission_required("stages.qualify_lead", raise_exception=True)
 @require_GET
 def mql_queue(request: HttpRequest) -> HttpResponse:
-    status = request.GET.get("status", "")
-    if status not in MQL_STATUSES:
-        status = ""
-    cursor = request.GET.get("after") or None
-    page = selectors.mql_queue(cursor=cursor, status=status or None)
-    context = {"page": page, "status": status, "statuses": MQL_STATUSES, "paged": bool(cursor)}
-    return render(request, "workspaces/mql_queue.html", context)
+    context = _queue_context(request)
+    status = 400 if context["form"].errors else 200
+    return render(request, "workspaces/mql_queue.html", context, status=status)
+
+
+BULK_RUNS = {
+    "assign": lambda lead, by, data: lead_assign(lead=lead, by=by, owner=data["owner"]),
+    "recycle": lambda lead, by, data: lead_transition(
+        lead=lead, name="recycle", by=by, reason=data["recycle_reason"]
+    ),
+    "disqualify": lambda lead, by, data: lead_transition(
+        lead=lead, name="disqualify", by=by, reason=data["disqualify_reason"]
+    ),
+}
+BULK_PERMS = {"assign": "assign_lead", "recycle": "recycle_lead", "disqualify": "disqualify_lead"}
+
+
+@login_required
+@permission_required("stages.qualify_lead", raise_exception=True)
+@require_POST
+def mql_bulk(request: HttpRequest) -> HttpResponse:
+    """One action on the ticked MQLs, lead by lead through the services: each that may not be
+    done is reported with its reason, and the others are done."""
+    form = BulkForm(request.POST)
+    form.fields["leads"].choices = [(pk, pk) for pk in request.POST.getlist("leads")]
+    back = QueryDict(request.POST.get("query", "")).urlencode()  # the filters to go back to
+    if not form.is_valid():
+        problems = [error for errors in form.errors.values() for error in errors]
+        messages.error(request, f"Nothing was done: {' '.join(problems)}")
+        return redirect(f"{reverse('mql_queue')}?{back}" if back else reverse("mql_queue"))
+    action = form.cleaned_data["action"]
+    if not request.user.has_perm(f"stages.{BULK_PERMS[action]}"):
+        raise PermissionDenied(f"Your role may not do this: {BULK_ACTIONS[action]}.")
+    leads = Lead.objects.select_related("contact").in_bulk(form.cleaned_data["leads"])
+    done, failed = 0, []
+    for pk in form.cleaned_data["leads"]:
+        lead = leads.get(pk)
+        if lead is None:
+            failed.append(f"lead #{pk} no longer exists")
+            continue
+        try:
+            BULK_RUNS[action](lead, request.user, form.cleaned_data)
+            done += 1
+        except TransitionError as exc:
+            failed.append(f"{lead}: {'; '.join(exc.problems)}")
+    label = BULK_ACTIONS[action].split(" (")[0].lower()
+    if done:
+        messages.success(request, f"{label.capitalize()}: {done} lead{pluralize(done)} done.")
+    if failed:
+        messages.error(
+            request,
+            f"{len(failed)} not done: "
+            + " · ".join(failed[:10])
+            + (" …" if len(failed) > 10 else ""),
+        )
+    return redirect(f"{reverse('mql_queue')}?{back}" if back else reverse("mql_queue"))
+
+
+@login_required
+@permission_required("stages.qualify_lead", raise_exception=True)
+@require_POST
+def saved_view_create(request: HttpRequest) -> HttpResponse:
+    form = SavedViewForm(request.POST)
+    query = QueryDict(request.POST.get("query", ""))
+    clean = _queue_form(query)
+    if form.is_valid() and clean.is_valid():
+        SavedView.objects.update_or_create(
+            user=request.user,
+            page="mql_queue",
+            name=form.cleaned_data["name"],
+            defaults={"query": query.urlencode()},
+        )
+        messages.success(request, f"View “{form.cleaned_data['name']}” saved.")
+    else:
+        problems = [e for errors in (*form.errors.values(), *clean.errors.values()) for e in errors]
+        messages.error(request, f"The view was not saved: {' '.join(problems)}")
+    return redirect(f"{reverse('mql_queue')}?{query.urlencode()}")
+
+
+@login_required
+@require_POST
+def saved_view_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    view = get_object_or_404(SavedView, pk=pk, user=request.user)
+    view.delete()
+    messages.success(request, f"View “{view.name}” deleted.")
+    return redirect("mql_queue")
 
 
 def _work_context(request: HttpRequest, **extra: Any) -> dict[str, Any]:
@@ -96,7 +261,8 @@ def _work_context(request: HttpRequest, **extra: Any) -> dict[str, Any]:
         "ae_choices": users_with_role(Role.AE),
         "choices": CHOICES,
         "origin": "work",
-        "sla_cutoff": timezone.now() - dt.timedelta(hours=StageRules.current().mql_sla_hours),
+        "sla_hours": StageRules.current().mql_sla_hours,
+        "shortcuts": WORK_SHORTCUTS,
         **extra,
     }
 
@@ -110,7 +276,13 @@ def my_work(request: HttpRequest) -> HttpResponse:
 
 def _deals_context(request: HttpRequest, **extra: Any) -> dict[str, Any]:
     deals = selectors.ae_deals(user=request.user)
-    return {"deals": deals, "choices": CHOICES, "origin": "deals", **extra}
+    return {
+        "deals": deals,
+        "choices": CHOICES,
+        "origin": "deals",
+        "shortcuts": DEAL_SHORTCUTS,
+        **extra,
+    }
 
 
 @login_required
@@ -151,6 +323,17 @@ def _breakdown(result: ScoreResult, lead: Lead) -> list[dict[str, Any]]:
     return sorted(groups.values(), key=lambda g: (g["kind"] != "behaviour", -abs(g["points"])))
 
 
+def _event_points(result: ScoreResult) -> dict[int, float]:
+    """The points each event gives the score now (after decay and caps), by event id."""
+    points: dict[int, float] = {}
+    for contribution in result.contributions:
+        if contribution.event_id is not None:
+            points[contribution.event_id] = (
+                points.get(contribution.event_id, 0.0) + contribution.counted
+            )
+    return points
+
+
 def _lead_context(request: HttpRequest, lead: Lead, **extra: Any) -> dict[str, Any]:
     explained = lead_explain(lead=lead)
     actions = lead_actions(lead, request.user, available_actions(lead, request.user))
@@ -160,7 +343,11 @@ def _lead_context(request: HttpRequest, lead: Lead, **extra: Any) -> dict[str, A
         "actions": actions,
         "score": explained,
         "breakdown": _breakdown(explained, lead),
-        "timeline": selectors.lead_timeline(lead=lead),
+        "timeline": selectors.lead_timeline(lead=lead, points=_event_points(explained)),
+        "owners": selectors.lead_owners(lead=lead),
+        "may_edit_profile": not profile_problems(lead, request.user),
+        "may_note": request.user.has_perm("stages.view_lead"),
+        "attribution": lead_attribution(lead=lead),
         "ae_choices": users_with_role(Role.AE),
         "choices": CHOICES,
         "origin": "lead",
@@ -172,6 +359,7 @@ def _lead_context(request: HttpRequest, lead: Lead, **extra: Any) -> dict[str, A
 @require_GET
 def lead_detail(request: HttpRequest, pk: int) -> HttpResponse:
     lead = _lead_for(request, pk)
+    notifications_read(request.user, lead_id=lead.pk)  # seen: the lead is open
     return render(request, "workspaces/lead_detail.html", _lead_context(request, lead))
 
 
@@ -327,3 +515,68 @@ def search(request: HttpRequest) -> HttpResponse:
     query = request.GET.get("q", "").strip()[:200]
     results = leads_search(query=query) if query else []
     return render(request, "workspaces/search.html", {"query": query, "results": results})
+
+
+@login_required
+@require_GET
+def notifications(request: HttpRequest) -> HttpResponse:
+    notes = (
+        Notification.objects.filter(user=request.user)
+        .select_related("lead__contact")
+        .order_by(F("read_at").desc(nulls_first=True), "-created_at")[:NOTIFICATIONS_SHOWN]
+    )
+    return render(request, "workspaces/notifications.html", {"notes": notes})
+
+
+@login_required
+@require_POST
+def notifications_mark_read(request: HttpRequest) -> HttpResponse:
+    marked = notifications_read(request.user)
+    messages.success(request, f"{marked} notification{pluralize(marked)} marked as read.")
+    return redirect("notifications")
+
+
+def _team_context(request: HttpRequest, **extra: Any) -> dict[str, Any]:
+    teams = [
+        {"role": role, "reps": list(reps_by_load(role).order_by("username"))}
+        for role in (Role.SDR, Role.AE)
+    ]
+    return {"teams": teams, "may_edit": request.user.has_perm("stages.assign_lead"), **extra}
+
+
+@login_required
+@permission_required("stages.view_lead", raise_exception=True)
+@require_GET
+def team(request: HttpRequest) -> HttpResponse:
+    """The reps, their load, capacity and availability: who the round-robin gives leads to."""
+    return render(request, "workspaces/team.html", _team_context(request))
+
+
+@login_required
+@require_POST
+def team_availability(request: HttpRequest, pk: int) -> HttpResponse:
+    """Set a rep's capacity and away flag: a marketer or an admin for anyone, a rep for
+    themselves (their away flag only)."""
+    reps = get_user_model().objects.filter(groups__name__in=[Role.SDR, Role.AE], is_active=True)
+    rep = get_object_or_404(reps.distinct(), pk=pk)
+    manager = request.user.has_perm("stages.assign_lead")
+    if not manager and rep.pk != request.user.pk:
+        raise PermissionDenied("Only a marketer or an admin sets another rep's availability.")
+    form = AvailabilityForm(request.POST)
+    if not form.is_valid():
+        problems = [error for errors in form.errors.values() for error in errors]
+        messages.error(request, f"{rep.get_username()}: {' '.join(problems)}")
+        return render(
+            request, "workspaces/team.html", _team_context(request, failed=rep.pk), status=400
+        )
+    availability, _ = RepAvailability.objects.get_or_create(user=rep)
+    availability.is_away = form.cleaned_data["is_away"]
+    if manager:
+        availability.capacity = form.cleaned_data["capacity"]
+    availability.save()
+    state = "away" if availability.is_away else "in"
+    messages.success(
+        request,
+        f"{rep.get_username()} is {state}, capacity {availability.capacity or 'unlimited'}.",
+    )
+    return redirect("team")

@@ -80,6 +80,66 @@
     }
   });
 
+  // Keyboard shortcuts on the work lists: j / k move from row to row, a letter opens that
+  // row's action (the letters are on the buttons' titles and in the page's shortcut list).
+  document.addEventListener("keydown", function (event) {
+    if (event.ctrlKey || event.metaKey || event.altKey) return;
+    var target = event.target;
+    if (target.closest && target.closest("input, textarea, select, [contenteditable]")) return;
+    var rows = Array.prototype.slice.call(document.querySelectorAll("tr[data-row]"));
+    if (event.key === "?") {
+      var help = document.getElementById("shortcuts");
+      if (help) { help.open = !help.open; event.preventDefault(); }
+      return;
+    }
+    if (!rows.length) return;
+    var current = target.closest ? target.closest("tr[data-row]") : null;
+    if (event.key === "j" || event.key === "k") {
+      var index = current ? rows.indexOf(current) : -1;
+      index = event.key === "j" ? Math.min(index + 1, rows.length - 1) : Math.max(index - 1, 0);
+      var link = rows[index].querySelector("a");
+      if (link) link.focus();
+      event.preventDefault();
+      return;
+    }
+    if (!current || current.querySelector("details.pop[open]")) return;
+    var summary = current.querySelector('summary[data-key="' + event.key + '"]');
+    if (summary) {
+      event.preventDefault();
+      summary.click();
+    }
+  });
+
+  // A filter form leaves its empty fields out of the URL: short links, worth sharing.
+  document.addEventListener("formdata", function (event) {
+    if (!event.target.matches("form[data-clean-query]")) return;
+    Array.from(event.formData.entries()).forEach(function (entry) {
+      if (entry[1] === "") event.formData.delete(entry[0]);
+    });
+  });
+
+  // Bulk actions: "all on this page" ticks every row; only the fields of the chosen action show.
+  document.addEventListener("change", function (event) {
+    var all = event.target.closest("[data-check-all]");
+    if (all) {
+      all.form.querySelectorAll("input[name=" + all.dataset.checkAll + "]").forEach(function (box) {
+        box.checked = all.checked;
+      });
+    }
+    if (event.target.id === "bulk-action") showBulkFields(event.target);
+  });
+  function showBulkFields(select) {
+    select.form.querySelectorAll("[data-for-action]").forEach(function (el) {
+      var shown = el.dataset.forAction === select.value;
+      el.hidden = !shown;
+      el.required = shown && el.dataset.forAction !== "assign";
+    });
+  }
+  document.addEventListener("DOMContentLoaded", function () {
+    var select = document.getElementById("bulk-action");
+    if (select) showBulkFields(select);
+  });
+
   // A new attempt makes the errors of the last one stale.
   document.addEventListener("htmx:beforeRequest", function () {
     document.querySelectorAll("#toasts .toast-error").forEach(function (t) { t.remove(); });

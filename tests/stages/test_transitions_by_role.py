@@ -78,7 +78,13 @@ CASES = [
         _qualifiable,
         lambda p: {"owner": p["sdr"]},
         (Stage.MQL, Status.OPEN, "sdr"),
-        lambda p: {"owner": p["sdr"].pk, "status": "open"},
+        lambda p: {
+            "owner": p["sdr"].pk,
+            "status": "open",
+            "score": StageRules.current().mql_threshold,
+            "behaviour_score": 0,
+            "fit_score": 0,
+        },
         allowed=frozenset({"marketer", "admin", "system"}),
     ),
     Case(

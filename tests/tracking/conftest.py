@@ -12,6 +12,14 @@ from django.test import Client
 from .messages import basic
 
 
+@pytest.fixture(autouse=True)
+def _fresh_write_keys() -> None:
+    # Tests change keys behind the model's back (queryset updates): start from the database.
+    from leadflow.tracking.keys import write_keys_forget
+
+    write_keys_forget()
+
+
 @pytest.fixture
 def send(client: Client, write_key) -> Callable[..., HttpResponse]:
     """POST a body to a tracking endpoint as a Segment library does (Basic auth, JSON)."""
@@ -26,6 +34,7 @@ def send(client: Client, write_key) -> Callable[..., HttpResponse]:
         raw: bytes | None = None,
         content_type: str = "application/json",
         headers: dict[str, str] | None = None,
+        remote_addr: str | None = None,
     ) -> HttpResponse:
         data = raw if raw is not None else json.dumps(body).encode()
         headers = dict(headers or {})
@@ -34,6 +43,7 @@ def send(client: Client, write_key) -> Callable[..., HttpResponse]:
         if compress:
             data = gzip.compress(data)
             headers["Content-Encoding"] = "gzip"
-        return client.post(path, data=data, content_type=content_type, headers=headers)
+        environ = {"REMOTE_ADDR": remote_addr} if remote_addr else {}
+        return client.post(path, data=data, content_type=content_type, headers=headers, **environ)
 
     return post

@@ -14,6 +14,9 @@ PAGES = {
     "my_deals": {"ae", "admin"},
     "lead_new": {"sdr", "ae", "admin"},
     "search": {"marketer", "sdr", "ae", "admin"},
+    "team": {"marketer", "sdr", "ae", "admin"},
+    # Everyone signed in has their own notifications, even without a role.
+    "notifications": {"marketer", "sdr", "ae", "admin", "outsider"},
 }
 
 
@@ -118,3 +121,38 @@ def test_every_post_form_carries_a_csrf_token(sdr, client_for):
 
     assert html.count('method="post"') == html.count('name="csrfmiddlewaretoken"')
     assert '"X-CSRFToken"' in html
+
+
+# The queue's writes: (URL name, who may post; the others get a 403 and nothing changes).
+QUEUE_POSTS = {
+    "mql_bulk": {"marketer", "admin"},
+    "saved_view_create": {"marketer", "admin"},
+    "notifications_read": {"marketer", "sdr", "ae", "admin", "outsider"},
+}
+
+
+@pytest.mark.parametrize("name", QUEUE_POSTS)
+@pytest.mark.parametrize("role", ["marketer", "sdr", "ae", "admin", "outsider"])
+def test_the_queue_writes_are_for_the_queue_roles(name, role, personas, client_for):
+    lead = lead_at(Stage.MQL)
+    data = {"leads": [lead.pk], "action": "disqualify", "disqualify_reason": "spam"}
+    data |= {"name": "Mine", "query": "sort=score"}
+
+    response = client_for(personas[role]).post(reverse(name), data)
+
+    lead.refresh_from_db()
+    if role in QUEUE_POSTS[name]:
+        assert response.status_code == 302
+    else:
+        assert response.status_code == 403
+        assert lead.stage == Stage.MQL
+
+
+@pytest.mark.parametrize("name", [*QUEUE_POSTS, "saved_view_delete"])
+def test_the_queue_writes_send_an_anonymous_visitor_to_the_login_page(name, client, db):
+    url = reverse(name, args=[1]) if name == "saved_view_delete" else reverse(name)
+
+    response = client.post(url)
+
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("login"))

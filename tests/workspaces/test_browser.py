@@ -78,26 +78,68 @@ def test_the_login_page_looks_right(page, live_server, sdr):
     assert page.get_by_role("heading", name="Log in").is_visible()
 
 
-def test_a_marketer_sees_the_mql_queue(page, live_server, marketer, sdr, other_sdr):
+def test_a_marketers_day_filter_save_a_view_assign_a_batch_recycle_one(
+    page, live_server, marketer, sdr, other_sdr
+):
     leads = [lead_at(Stage.MQL, owner=[sdr, other_sdr][n % 2], **_person(n)) for n in range(9)]
     _lifelike(leads)
-    lead_transition_statuses = {3: "start_attempt", 5: "start_attempt"}
     from stages.services import lead_transition
 
-    for n, name in lead_transition_statuses.items():
-        lead_transition(lead=leads[n].pk, name=name, by="fixture")
+    for n in (3, 5):
+        lead_transition(lead=leads[n].pk, name="start_attempt", by="fixture")
+    fresh = [lead_at(Stage.MQL, **_person(n)) for n in (10, 11, 12)]
+    Lead.objects.filter(pk__in=[lead.pk for lead in fresh]).update(
+        owner=None, first_touch_source="linkedin", first_touch_campaign="spring-webinar"
+    )
 
     browser_login(page, live_server, "marketer")
 
     assert page.url.endswith("/queues/mql/")
     assert page.get_by_role("heading", name="MQL queue").is_visible()
-    assert page.locator("tbody tr").count() == 9
-    first_row = page.locator("tbody tr").first
-    assert "Maya Chen" in first_row.inner_text()  # the newest MQL first
+    assert page.locator("tbody tr").count() == 12
+    assert page.get_by_text("New MQLs this week").is_visible()
     _shot(page, "mql_queue")
     page.get_by_label("Status").select_option("contact_attempt")
     page.wait_for_url("**status=contact_attempt")
     assert page.locator("tbody tr").count() == 2
+
+    # The unassigned webinar MQLs, kept as a view for tomorrow.
+    page.get_by_role("link", name="Clear").click()
+    page.get_by_label("Owner").select_option("none")
+    page.wait_for_url("**owner=none**")
+    page.get_by_label("First-touch campaign").fill("spring-webinar")
+    page.get_by_role("button", name="Filter", exact=True).click()
+    page.wait_for_url("**campaign=spring-webinar**")
+    assert page.locator("tbody tr").count() == 3
+    page.get_by_label("Name of this view").fill("Webinar, unassigned")
+    page.get_by_role("button", name="Save view").click()
+    page.wait_for_load_state("networkidle")
+    assert page.get_by_role("link", name="Webinar, unassigned").is_visible()
+
+    # Two to a named SDR, in one go; the third back to nurturing with a reason.
+    boxes = page.locator("tbody input[name=leads]")
+    boxes.nth(0).check()
+    boxes.nth(1).check()
+    page.get_by_label("Action").select_option("assign")
+    page.get_by_label("Assign to").select_option(str(other_sdr.pk))
+    _shot(page, "mql_queue_bulk")
+    page.get_by_role("button", name="Apply to ticked").click()
+    page.wait_for_load_state("networkidle")
+    assert page.get_by_text("Assign: 2 leads done.").is_visible()
+    assert page.locator("tbody tr").count() == 1  # the view shows the unassigned one left
+    page.locator("tbody input[name=leads]").first.check()
+    page.get_by_label("Action").select_option("recycle")
+    assert not page.get_by_label("Assign to").is_visible()
+    page.get_by_label("Why back to nurturing").fill("Student, no budget this year")
+    page.get_by_role("button", name="Apply to ticked").click()
+    page.wait_for_load_state("networkidle")
+
+    owners = [
+        (lead.owner_id, lead.stage)
+        for lead in Lead.objects.filter(pk__in=[x.pk for x in fresh]).order_by("stage")
+    ]
+    assert owners == [(None, Stage.LEAD), (other_sdr.pk, Stage.MQL), (other_sdr.pk, Stage.MQL)]
+    assert page.get_by_role("heading", name="No MQLs match these filters").is_visible()
 
 
 def test_an_sdr_works_the_list_inline_without_reloading(page, live_server, sdr, ae):
@@ -134,16 +176,19 @@ def test_an_sdr_works_the_list_inline_without_reloading(page, live_server, sdr, 
     row.get_by_role("button", name="Nurture").click()
     _row(page, nurtured).wait_for(state="detached")
 
-    # A meeting with no AE is refused in place, then booked.
+    # A meeting in the past is refused in place, then booked.
     row = _row(page, booked)
     open_action(row, "Book meeting")
-    meeting = (timezone.localtime() + dt.timedelta(days=2)).replace(hour=10, minute=30)
-    row.get_by_label("Meeting date and time").fill(meeting.strftime("%Y-%m-%dT%H:%M"))
-    row.get_by_label("Account executive").evaluate("el => el.removeAttribute('required')")
+    past = (timezone.localtime() - dt.timedelta(days=2)).replace(hour=10, minute=30)
+    row.get_by_label("Meeting date and time").fill(past.strftime("%Y-%m-%dT%H:%M"))
+    row.get_by_label("Account executive").select_option(label="ae")
     row.get_by_role("button", name="Book meeting").click()
     page.locator(f"#row-{booked.pk} .field-error").wait_for()
-    assert "This field is required" in _row(page, booked).inner_text()
-    _row(page, booked).get_by_label("Account executive").select_option(label="ae")
+    assert "must be in the future" in _row(page, booked).inner_text()
+    meeting = (timezone.localtime() + dt.timedelta(days=2)).replace(hour=10, minute=30)
+    _row(page, booked).get_by_label("Meeting date and time").fill(
+        meeting.strftime("%Y-%m-%dT%H:%M")
+    )
     _row(page, booked).get_by_role("button", name="Book meeting").click()
     _row(page, booked).wait_for(state="detached")
     assert page.locator("#toasts").get_by_text("Meeting booked").first.is_visible()
@@ -161,6 +206,37 @@ def test_an_sdr_works_the_list_inline_without_reloading(page, live_server, sdr, 
     )
     assert (booked.stage, booked.owner, booked.sdr) == (Stage.SQL, ae, sdr)
     assert booked.transitions.filter(name="convert", by=sdr).exists()
+
+
+def test_an_sdr_works_from_the_keyboard(page, live_server, sdr):
+    leads = [lead_at(Stage.MQL, owner=sdr, **_person(n)) for n in range(3)]
+    _lifelike(leads, hours_apart=2)
+
+    browser_login(page, live_server, "sdr")
+    page.keyboard.press("?")
+    assert page.locator("#shortcuts .shortcuts-panel").is_visible()
+    page.keyboard.press("?")
+
+    # j to the first row, j to the second, then a: the attempt form of that row, focused.
+    page.keyboard.press("j")
+    page.keyboard.press("j")
+    second = page.locator("#rows-open tr[data-row]").nth(1)
+    lead_id = int(second.get_attribute("id").removeprefix("row-"))
+    page.keyboard.press("a")
+    channel = second.get_by_label("Channel")
+    assert channel.evaluate("el => el === document.activeElement")
+    channel.select_option("email")
+    second.get_by_label("Outcome").select_option("no_answer")
+    second.get_by_role("button", name="Log attempt").click()
+    page.locator("#rows-attempting").locator(f"#row-{lead_id}").wait_for()
+
+    assert Attempt.objects.get(lead_id=lead_id).channel == "email"
+    # Escape closes an action opened by mistake.
+    page.locator("#rows-open tr[data-row] a").first.focus()
+    page.keyboard.press("d")
+    assert page.locator("#rows-open details.pop[open]").count() == 1
+    page.keyboard.press("Escape")
+    assert page.locator("#rows-open details.pop[open]").count() == 0
 
 
 def test_an_expired_session_sends_the_sdr_to_log_in_and_back(page, live_server, sdr):

@@ -50,3 +50,14 @@ def test_search_shows_at_most_50_results(ae, client_for):
 
     assert len(response.context["results"]) == 50
     assert b"Showing the first 50" in response.content
+
+
+def test_search_matches_the_start_of_an_email_domain_in_any_case(marketer, client_for):
+    ada = lead_at(Stage.MQL, email="ada@analytical-engines.example", company="AE Ltd")
+
+    for query in ("analytical", "ANALYTICAL-ENG", "ada@ANAL"):
+        response = client_for(marketer).get(reverse("search"), {"q": query})
+        assert response.context["results"] == [ada], query
+    # The middle of a word is not a start: prefixes keep search on the indexes.
+    response = client_for(marketer).get(reverse("search"), {"q": "lytical"})
+    assert response.context["results"] == []

@@ -8,8 +8,10 @@ from typing import Any
 from django import template
 from django.utils import timezone
 
+from leadflow.workspaces.forms import ProfileForm
 from stages.models import DisqualifyReason, Stage, Status
-from stages.services import LABELS
+from stages.notifications import SLA_NEAR_SHARE
+from stages.services import LABELS, OWNER_ROLE, PROFILE_FIELDS, reps_by_load
 
 register = template.Library()
 
@@ -131,3 +133,50 @@ def action_state(context: template.Context, lead: Any, name: str) -> dict[str, A
 @register.simple_tag
 def field_id(lead: Any, name: str, field: str) -> str:
     return f"l{lead.pk}-{name}-{field}"
+
+
+@register.simple_tag
+def lead_assignees(lead: Any) -> Any:
+    """The reps who may own this lead in its present state, with their load and availability."""
+    role = OWNER_ROLE.get((lead.stage, lead.status))
+    return reps_by_load(role) if role else []
+
+
+@register.filter
+def rep_label(rep: Any) -> str:
+    """'alice · 12 of 30 · away': a rep with their load, capacity and availability."""
+    name = rep.get_full_name() or rep.get_username()
+    load = f"{rep.load} of {rep.capacity}" if rep.capacity is not None else f"{rep.load} in work"
+    return f"{name} · {load}" + (" · away" if rep.is_away else "")
+
+
+@register.simple_tag
+def delta(now: int, before: int) -> str:
+    """' · ▲ 3' or ' · ▼ 2' against the previous period; nothing when equal."""
+    if now == before:
+        return ""
+    arrow = "▲" if now > before else "▼"
+    return f" · {arrow} {abs(now - before)}"
+
+
+@register.simple_tag
+def sla_state(lead: Any, hours: int) -> dict[str, str] | None:
+    """Where an open MQL stands against its first-touch SLA: overdue, due soon (the last
+    quarter), or time left; None once it was touched."""
+    if lead.stage != Stage.MQL or lead.status != Status.OPEN or not lead.became_mql_at:
+        return None
+    sla = dt.timedelta(hours=hours)
+    left = (lead.became_mql_at + sla - timezone.now()).total_seconds()
+    if left <= 0:
+        return {"kind": "overdue", "text": f"Past SLA by {_compact(left)}"}
+    if left <= sla.total_seconds() * SLA_NEAR_SHARE:
+        return {"kind": "due", "text": f"First touch due in {_compact(left)}"}
+    return {"kind": "ok", "text": f"{_compact(left)} left to first touch"}
+
+
+@register.simple_tag
+def profile_form(lead: Any, failed: Any = None) -> Any:
+    """The profile form of a lead: the one that failed, with its errors, or the current values."""
+    if failed is not None:
+        return failed
+    return ProfileForm(initial={name: getattr(lead.contact, name) for name in PROFILE_FIELDS})
