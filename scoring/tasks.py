@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from celery import shared_task
 from django.core.cache import cache
+from django.db import OperationalError
 from django.db.models import F, Q
 
 from stages.models import Lead
@@ -10,7 +11,9 @@ from . import services
 from .services import PENDING_KEY, leads_rescore, leads_schedule_rescore
 
 
-@shared_task
+# A deadlock with a concurrent ingest of the same leads (or a lost connection) is retried a few
+# times; past that, the sweep of stale scores picks the leads up within a minute.
+@shared_task(autoretry_for=(OperationalError,), retry_backoff=0.5, max_retries=3)
 def score_leads(lead_ids: list[int]) -> int:
     # Clear the pending marks before reading events: an event committed after this point queues
     # a new task, one committed before is read below. Either way none is missed.

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.auth.models import AbstractUser
-from django.db.models import Case, Count, DateTimeField, Q, QuerySet, Value, When
+from django.db.models import BooleanField, Case, Count, DateTimeField, Q, QuerySet, Value, When
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from .models import Lead, LeadTransition, OwnerChange, Stage, StageRules, Status
@@ -53,9 +54,16 @@ def _keyset(
         value, _, pk = cursor.partition("_")
         after = _decode(value, stamp=isinstance(Lead._meta.get_field(order), DateTimeField))
         if after is not None and pk.isdigit():
-            op = "lt" if descending else "gt"
+            # A row comparison: the index on (order, id) seeks straight to the cursor, where
+            # "a < x OR (a = x AND id < y)" would read every later row and sort them.
+            table, column = Lead._meta.db_table, Lead._meta.get_field(order).column
+            op = "<" if descending else ">"
             qs = qs.filter(
-                Q(**{f"{order}__{op}": after}) | Q(**{order: after, f"id__{op}": int(pk)})
+                RawSQL(  # noqa: S611 - names from the model's own metadata, values as parameters
+                    f'("{table}"."{column}", "{table}"."id") {op} (%s, %s)',
+                    [after, int(pk)],
+                    output_field=BooleanField(),
+                )
             )
     sign = "-" if descending else ""
     items = list(qs.order_by(f"{sign}{order}", f"{sign}id")[: size + 1])

@@ -54,6 +54,9 @@ _script = None
 # One client per cache backend: Django's get_client() builds a new redis-py client (and its
 # table of reply parsers) on every call, a measurable share of a tracking request.
 _clients: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+# Without a limit: when this process last recorded each key's use.
+_used_written: dict[int, float] = {}
+USED_EVERY = 5.0
 
 
 def _redis():
@@ -76,6 +79,12 @@ def rate_take(*, source_id: int, events: int, now: float | None = None) -> Decis
     global _script
     now = time.time() if now is None else now
     per_second = settings.TRACKING_RATE_LIMIT
+    if per_second <= 0:
+        # No limit: only "last used" is left to record, and a few seconds of lag in it is
+        # fine, so each process writes it at most once every USED_EVERY seconds per key.
+        if now - _used_written.get(source_id, 0.0) < USED_EVERY:
+            return Decision(True)
+        _used_written[source_id] = now
     window = max(1, settings.TRACKING_RATE_WINDOW)
     budget = max(0, per_second * window)
     slot = int(now // window)

@@ -1,0 +1,1 @@
+"""leadflow's benchmark: every hot path beside its physical floor (`make bench SCALE=...`)."""

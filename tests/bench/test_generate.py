@@ -1,0 +1,129 @@
+"""The benchmark's generator makes a believable funnel whose identities link up (no timings)."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+
+from bench.generate import django_conninfo, generate
+from leadflow.people.models import Contact, Visitor
+from leadflow.tracking.models import Event, WriteKey
+from stages.models import Lead, LeadTransition
+
+LEADS, EVENTS = 400, 8000
+
+
+@pytest.fixture
+def generated(transactional_db, make_user):
+    # The generator writes through its own connections: the rows must be committed for it, and
+    # a transactional test flushes them afterwards.
+    source = WriteKey.objects.create(name="Benchmark")
+    sdr, ae = make_user("sdr", "sdr"), make_user("ae", "ae")
+    result = generate(
+        django_conninfo(),
+        leads=LEADS,
+        events=EVENTS,
+        source_id=source.pk,
+        sdr_ids=[sdr.pk],
+        ae_ids=[ae.pk],
+        seed=0.1,
+    )
+    return result
+
+
+def _one(sql: str) -> int:
+    with connection.cursor() as cursor:
+        cursor.execute(sql)
+        return cursor.fetchone()[0]
+
+
+def test_the_generator_makes_the_sizes_it_was_asked_for(generated):
+    assert Lead.objects.count() == LEADS == generated.leads
+    assert Contact.objects.count() == LEADS
+    assert abs(Event.objects.count() - EVENTS) < EVENTS * 0.1
+    assert Event.objects.count() == generated.events
+
+
+def test_most_visitors_never_identify(generated):
+    anonymous = Visitor.objects.filter(contact__isnull=True).count()
+    assert anonymous > 0.6 * Visitor.objects.count()
+    assert Event.objects.filter(lead__isnull=True).exists()
+
+
+def test_a_few_percent_become_customers_weeks_after_they_came(generated):
+    by_stage = {stage: Lead.objects.filter(stage=stage).count() for stage in
+                ("lead", "mql", "sql", "customer", "disqualified")}  # fmt: skip
+    assert by_stage["lead"] > 0.6 * LEADS
+    assert 0 < by_stage["customer"] < 0.08 * LEADS
+    assert by_stage["mql"] + by_stage["sql"] + by_stage["customer"] < 0.3 * LEADS
+    for lead in Lead.objects.filter(stage="customer"):
+        assert (lead.became_customer_at - lead.became_lead_at).days >= 1
+        assert lead.owner_id is not None and lead.deal_value
+
+
+def test_every_stage_a_lead_entered_has_its_transition(generated):
+    assert LeadTransition.objects.filter(name="identify").count() == LEADS
+    customers = Lead.objects.filter(stage="customer").count()
+    assert LeadTransition.objects.filter(name="win", target="customer").count() == customers
+    assert (
+        _one(
+            "SELECT count(*) FROM stages_lead l WHERE l.became_mql_at IS NOT NULL AND NOT EXISTS"
+            " (SELECT 1 FROM stages_leadtransition t WHERE t.lead_id = l.id AND t.name = 'qualify')"
+        )
+        == 0
+    )
+
+
+def test_each_lead_identifies_once_from_its_own_browser(generated):
+    assert Event.objects.filter(type="identify").count() == LEADS
+    # The identify call's browser is the contact's visitor, its traits the contact's email,
+    # and the lead owns it.
+    assert (
+        _one(
+            """
+        SELECT count(*) FROM tracking_event e
+        JOIN stages_lead l ON l.id = e.lead_id
+        JOIN people_contact c ON c.id = l.contact_id
+        JOIN people_visitor v ON v.anonymous_id = e.anonymous_id AND v.contact_id = c.id
+        WHERE e.type = 'identify' AND e.extra -> 'traits' ->> 'email' = c.email
+            AND e.user_id = c.user_id
+        """
+        )
+        == LEADS
+    )
+
+
+def test_alias_calls_link_the_browser_to_the_user_id(generated):
+    aliases = Event.objects.filter(type="alias")
+    assert aliases.exists()
+    assert (
+        _one(
+            """
+        SELECT count(*) FROM tracking_event e
+        JOIN stages_lead l ON l.id = e.lead_id
+        JOIN people_contact c ON c.id = l.contact_id
+        JOIN people_visitor v ON v.contact_id = c.id
+        WHERE e.type = 'alias' AND e.extra ->> 'previousId' = v.anonymous_id
+            AND e.user_id = c.user_id AND c.user_id <> ''
+        """
+        )
+        == aliases.count()
+    )
+
+
+def test_a_leads_history_before_it_identified_is_anonymous_but_attached(generated):
+    # Visits before the identify carry no user id and belong to the lead all the same.
+    assert (
+        _one(
+            """
+        SELECT count(*) FROM tracking_event e JOIN stages_lead l ON l.id = e.lead_id
+        WHERE e.occurred_at < l.became_lead_at - interval '1 hour' AND e.user_id = ''
+        """
+        )
+        > 0
+    )
+
+
+def test_events_are_stored_in_about_the_order_they_happened(generated):
+    # Ids follow time within a slice of sessions: the correlation is strong.
+    assert _one("SELECT corr(id, extract(epoch FROM occurred_at)) > 0.9 FROM tracking_event")
