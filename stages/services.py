@@ -238,13 +238,18 @@ def assign_problems(lead: Lead, user: AbstractUser, owner: AbstractUser | None) 
     return []
 
 
+def _lead_locked(lead: Lead | int) -> Lead:
+    """The lead read again and locked for the rest of the transaction."""
+    pk = lead.pk if isinstance(lead, Lead) else lead
+    return Lead.objects.select_for_update().select_related("contact").get(pk=pk)
+
+
 def lead_assign(
     *, lead: Lead | int, by: AbstractUser, owner: AbstractUser | None = None, reason: str = ""
 ) -> Lead:
     """Give a lead to a rep, or with no `owner` to the round-robin's next one; recorded."""
     with transaction.atomic():
-        pk = lead.pk if isinstance(lead, Lead) else lead
-        lead = Lead.objects.select_for_update().select_related("contact").get(pk=pk)
+        lead = _lead_locked(lead)
         if problems := assign_problems(lead, by, owner):
             raise TransitionError("assign", problems)
         if owner is None:
@@ -408,8 +413,7 @@ def contact_source_direct(
 def lead_next_step(*, lead: Lead | int, by: AbstractUser, next_step: str) -> Lead:
     """Write down what the owner means to do next with this lead (empty clears it)."""
     with transaction.atomic():
-        pk = lead.pk if isinstance(lead, Lead) else lead
-        lead = Lead.objects.select_for_update().select_related("contact").get(pk=pk)
+        lead = _lead_locked(lead)
         if lead.stage not in (Stage.MQL, Stage.SQL):
             raise TransitionError("next_step", ["next steps are kept on MQLs and SQLs"])
         if lead.owner_id != by.pk and not by.has_perm("stages.act_on_any_lead"):

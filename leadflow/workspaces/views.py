@@ -187,11 +187,13 @@ def mql_bulk(request: HttpRequest) -> HttpResponse:
     done is reported with its reason, and the others are done."""
     form = BulkForm(request.POST)
     form.fields["leads"].choices = [(pk, pk) for pk in request.POST.getlist("leads")]
-    back = QueryDict(request.POST.get("query", "")).urlencode()  # the filters to go back to
+    # Back to the queue with the filters it was posted from.
+    filters = QueryDict(request.POST.get("query", "")).urlencode()
+    back = redirect(f"{reverse('mql_queue')}?{filters}" if filters else reverse("mql_queue"))
     if not form.is_valid():
         problems = [error for errors in form.errors.values() for error in errors]
         messages.error(request, f"Nothing was done: {' '.join(problems)}")
-        return redirect(f"{reverse('mql_queue')}?{back}" if back else reverse("mql_queue"))
+        return back
     action = form.cleaned_data["action"]
     if not request.user.has_perm(f"stages.{BULK_PERMS[action]}"):
         raise PermissionDenied(f"Your role may not do this: {BULK_ACTIONS[action]}.")
@@ -217,7 +219,7 @@ def mql_bulk(request: HttpRequest) -> HttpResponse:
             + " · ".join(failed[:10])
             + (" …" if len(failed) > 10 else ""),
         )
-    return redirect(f"{reverse('mql_queue')}?{back}" if back else reverse("mql_queue"))
+    return back
 
 
 @login_required
