@@ -200,8 +200,9 @@ TRACKING_TRUSTED_PROXIES = envint("TRACKING_TRUSTED_PROXIES", 0)
 # Seconds a web process keeps an active write key in memory rather than read it for every call
 # (0: read it every time). A key revoked or rotated elsewhere stops working within this time.
 TRACKING_KEY_CACHE_SECONDS = envint("TRACKING_KEY_CACHE_SECONDS", 10)
-# Seconds a lead waits for more events before its score is recomputed once for the burst.
-SCORING_COALESCE_SECONDS = envint("SCORING_COALESCE_SECONDS", 30)
+# Milliseconds the first event of a burst waits for the rest before one recompute scores every
+# lead that had events in that time (a longer wait: fewer, bigger recomputes; later scores).
+SCORING_COALESCE_MS = envint("SCORING_COALESCE_MS", 250)
 # Hours between two decay passes (a rescore of everyone as of now, when any rule decays).
 SCORING_DECAY_HOURS = envint("SCORING_DECAY_HOURS", 6)
 # A full rescore cuts the leads into this many chunks of ids for the workers (fewer when there

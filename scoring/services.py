@@ -33,7 +33,11 @@ from stages.services import TransitionError, lead_qualify
 from . import engine, sql
 from .models import RescoreRun, ScoringRule
 
-PENDING_KEY = "scoring:pending:{}"
+# The leads waiting for a recompute (a Redis set), and the mark of the task queued to take them.
+PENDING_SET = "scoring:pending"
+DRAIN_KEY = "scoring:pending:queued"
+DRAIN_MARK_SECONDS = 60
+DRAIN_BATCH = 2000  # leads scored by one statement
 PROGRESS_KEY = "scoring:rescore:{}:done"
 PROGRESS_TIMEOUT = 24 * 3600
 logger = logging.getLogger(__name__)
@@ -193,11 +197,23 @@ def leads_rescore(*, lead_ids: Iterable[int]) -> int:
     return leads_qualify(Lead.objects.filter(pk__in=lead_ids))
 
 
-def leads_schedule_rescore(lead_ids: Iterable[int]) -> None:
-    """Queue one recompute for these leads after commit, coalescing bursts per lead.
+def _pending_client() -> Any | None:
+    """The Redis client of the cache when the cache is Redis (the pending set lives there)."""
+    if settings.CACHES["default"]["BACKEND"].endswith("RedisCache"):
+        return cache._cache.get_client(write=True)
+    return None
 
-    A lead already waiting for a recompute is not queued again: the pending task reads all its
-    events when it runs, including the ones that arrive while it waits.
+
+def leads_schedule_rescore(lead_ids: Iterable[int]) -> None:
+    """Queue a recompute of these leads after commit, one for every lead of every request that
+    arrives while it waits.
+
+    The leads join one shared set in Redis, and the first request of a burst queues one task,
+    `SCORING_COALESCE_MS` later, that takes the whole set: a web process pays one Redis round
+    trip a request, never a Celery message per event or per request, and the worker scores the
+    leads of many requests in one statement. A lead already waiting is not queued twice (the set
+    holds it once); the task reads all its events when it runs, including the ones that arrived
+    while it waited. Without Redis (development), the task runs for these leads at once.
     """
     lead_ids = {pk for pk in lead_ids if pk}
     if not lead_ids:
@@ -206,28 +222,49 @@ def leads_schedule_rescore(lead_ids: Iterable[int]) -> None:
     def enqueue() -> None:
         from .tasks import score_leads
 
-        timeout = settings.SCORING_COALESCE_SECONDS
-        ids = sorted(lead_ids)
         try:
-            if settings.CACHES["default"]["BACKEND"].endswith("RedisCache") and timeout > 0:
-                # The marks of the whole burst in one round trip: a SET NX each, pipelined (what
-                # cache.add does for one key).
-                client = cache._cache.get_client(write=True)
-                with client.pipeline(transaction=False) as pipe:
-                    for pk in ids:
-                        key = cache.make_and_validate_key(PENDING_KEY.format(pk))
-                        pipe.set(key, 1, ex=timeout, nx=True)
-                    fresh = [pk for pk, added in zip(ids, pipe.execute(), strict=True) if added]
-            else:
-                fresh = [pk for pk in ids if cache.add(PENDING_KEY.format(pk), 1, timeout)]
-            if fresh:
-                score_leads.delay(fresh)
+            client = _pending_client()
+            if client is None:
+                score_leads.delay(sorted(lead_ids))
+                return
+            with client.pipeline(transaction=False) as pipe:
+                pipe.sadd(cache.make_and_validate_key(PENDING_SET), *lead_ids)
+                # The drain's mark expires: a task lost with its worker blocks no one for long.
+                pipe.set(cache.make_and_validate_key(DRAIN_KEY), 1, ex=DRAIN_MARK_SECONDS, nx=True)
+                _, first = pipe.execute()
+            if first:
+                score_leads.apply_async(countdown=settings.SCORING_COALESCE_MS / 1000)
         except (RedisError, OperationalError, OSError):
             # The events are committed: an outage of Redis or the broker must not fail the
             # request that stored them. The periodic sweep scores these leads once it is back.
             logger.warning("scoring queue unavailable; the sweep will rescore %s", sorted(lead_ids))
 
     transaction.on_commit(enqueue)
+
+
+def leads_pending_rescore(limit: int = DRAIN_BATCH) -> int:
+    """Recompute the leads waiting in the pending set, `limit` at a time, until it is empty.
+
+    The mark is cleared before anything is taken: a lead added after that queues the next task,
+    one added before is taken here. A batch whose recompute fails goes back into the set (the
+    task's retry, or the sweep, takes it again). Returns how many leads were qualified.
+    """
+    client = _pending_client()
+    if client is None:
+        return 0
+    key = cache.make_and_validate_key(PENDING_SET)
+    client.delete(cache.make_and_validate_key(DRAIN_KEY))
+    qualified = 0
+    while taken := client.spop(key, limit):
+        lead_ids = sorted(int(pk) for pk in taken)
+        try:
+            qualified += leads_rescore(lead_ids=lead_ids)
+        except BaseException:
+            client.sadd(key, *lead_ids)
+            raise
+        if len(lead_ids) < limit:
+            break
+    return qualified
 
 
 # -- the full rescore --

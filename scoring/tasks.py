@@ -1,23 +1,22 @@
 from __future__ import annotations
 
 from celery import shared_task
-from django.core.cache import cache
 from django.db import OperationalError
 from django.db.models import F, Q
 
 from stages.models import Lead
 
 from . import services
-from .services import PENDING_KEY, leads_rescore, leads_schedule_rescore
+from .services import leads_pending_rescore, leads_rescore, leads_schedule_rescore
 
 
 # A deadlock with a concurrent ingest of the same leads (or a lost connection) is retried a few
 # times; past that, the sweep of stale scores picks the leads up within a minute.
 @shared_task(autoretry_for=(OperationalError,), retry_backoff=0.5, max_retries=3)
-def score_leads(lead_ids: list[int]) -> int:
-    # Clear the pending marks before reading events: an event committed after this point queues
-    # a new task, one committed before is read below. Either way none is missed.
-    cache.delete_many([PENDING_KEY.format(pk) for pk in lead_ids])
+def score_leads(lead_ids: list[int] | None = None) -> int:
+    """Recompute these leads, or without ids every lead waiting in the pending set."""
+    if lead_ids is None:
+        return leads_pending_rescore()
     return leads_rescore(lead_ids=lead_ids)
 
 

@@ -1,16 +1,39 @@
-"""Queueing recomputes: after commit, once per lead, and bursts for a lead coalesce."""
+"""Queueing recomputes: after commit, one task for every lead of a burst of requests, and a lead
+waiting is not queued twice."""
 
 from __future__ import annotations
 
 import datetime as dt
 
+import pytest
 from django.core.cache import cache
+from django.db import OperationalError
+from django.test import override_settings
 from django.utils import timezone
 
-from scoring.services import PENDING_KEY, leads_schedule_rescore
-from scoring.tasks import sweep_stale_scores
+from scoring import services
+from scoring.services import DRAIN_KEY, PENDING_SET, leads_pending_rescore, leads_schedule_rescore
+from scoring.tasks import score_leads, sweep_stale_scores
 from stages.models import Lead, Stage
 from tests.factories import lead_at
+
+SCORE_LEADS = "scoring.tasks.score_leads"
+
+
+def _redis():
+    return cache._cache.get_client(write=True)
+
+
+def _pending() -> set[int]:
+    return {int(pk) for pk in _redis().smembers(cache.make_and_validate_key(PENDING_SET))}
+
+
+def _drain_queued() -> bool:
+    return bool(_redis().exists(cache.make_and_validate_key(DRAIN_KEY)))
+
+
+def _scored() -> set[int]:
+    return set(Lead.objects.filter(scored_at__isnull=False).values_list("pk", flat=True))
 
 
 def test_nothing_is_queued_before_commit(db, task_runs, django_capture_on_commit_callbacks):
@@ -23,31 +46,43 @@ def test_nothing_is_queued_before_commit(db, task_runs, django_capture_on_commit
     assert len(callbacks) == 1
 
 
-def test_one_task_for_the_leads_after_commit(db, task_runs, django_capture_on_commit_callbacks):
-    first, second = lead_at(Stage.LEAD), lead_at(Stage.LEAD)
+@pytest.mark.redis
+def test_one_task_scores_the_leads_of_a_burst_after_commit(
+    db, task_runs, django_capture_on_commit_callbacks
+):
+    first, second, _other = lead_at(Stage.LEAD), lead_at(Stage.LEAD), lead_at(Stage.LEAD)
 
     with django_capture_on_commit_callbacks(execute=True):
         leads_schedule_rescore([second.pk, first.pk, second.pk, None, 0])
 
-    assert task_runs == [("scoring.tasks.score_leads", (sorted([first.pk, second.pk]),))]
-    assert Lead.objects.filter(scored_at__isnull=False).count() == 2
+    # The task takes the pending set: it carries no ids itself.
+    assert task_runs == [(SCORE_LEADS, ())]
+    assert _scored() == {first.pk, second.pk}
+    assert (_pending(), _drain_queued()) == (set(), False)
 
 
-def test_a_lead_already_waiting_is_not_queued_again(
+@pytest.mark.redis
+def test_requests_arriving_while_a_recompute_waits_join_it(
     db, task_runs, django_capture_on_commit_callbacks
 ):
-    waiting, fresh = lead_at(Stage.LEAD), lead_at(Stage.LEAD)
-    cache.add(PENDING_KEY.format(waiting.pk), 1, 60)
+    ann, bob = lead_at(Stage.LEAD), lead_at(Stage.LEAD)
+    _redis().set(cache.make_and_validate_key(DRAIN_KEY), 1)  # a task is queued already
 
-    with django_capture_on_commit_callbacks(execute=True):
-        leads_schedule_rescore([waiting.pk, fresh.pk])
-    with django_capture_on_commit_callbacks(execute=True):
-        leads_schedule_rescore([waiting.pk])
+    for burst in ([ann.pk], [ann.pk, bob.pk]):
+        with django_capture_on_commit_callbacks(execute=True):
+            leads_schedule_rescore(burst)
 
-    assert task_runs == [("scoring.tasks.score_leads", ([fresh.pk],))]
+    assert task_runs == []  # no second task: the queued one will take them
+    assert _pending() == {ann.pk, bob.pk}
+
+    score_leads.delay()
+
+    assert _scored() == {ann.pk, bob.pk}
+    assert (_pending(), _drain_queued()) == (set(), False)
 
 
-def test_a_finished_task_lets_the_next_burst_queue_again(
+@pytest.mark.redis
+def test_a_finished_recompute_lets_the_next_burst_queue_again(
     db, task_runs, django_capture_on_commit_callbacks
 ):
     lead = lead_at(Stage.LEAD)
@@ -57,8 +92,47 @@ def test_a_finished_task_lets_the_next_burst_queue_again(
             leads_schedule_rescore([lead.pk])
 
     # Tasks run eagerly here, so each one has cleared its mark before the next burst.
-    assert task_runs == [("scoring.tasks.score_leads", ([lead.pk],))] * 3
-    assert cache.get(PENDING_KEY.format(lead.pk)) is None
+    assert task_runs == [(SCORE_LEADS, ())] * 3
+    assert (_pending(), _drain_queued()) == (set(), False)
+
+
+@pytest.mark.redis
+def test_a_long_queue_is_taken_in_batches_until_empty(db):
+    leads = [lead_at(Stage.LEAD) for _ in range(5)]
+    _redis().sadd(cache.make_and_validate_key(PENDING_SET), *(lead.pk for lead in leads))
+
+    leads_pending_rescore(limit=2)
+
+    assert _scored() == {lead.pk for lead in leads}
+    assert _pending() == set()
+
+
+@pytest.mark.redis
+def test_a_failed_recompute_puts_its_leads_back(db, monkeypatch):
+    ann, bob = lead_at(Stage.LEAD), lead_at(Stage.LEAD)
+    _redis().sadd(cache.make_and_validate_key(PENDING_SET), ann.pk, bob.pk)
+
+    def deadlock(**kwargs):
+        raise OperationalError("deadlock detected")
+
+    monkeypatch.setattr(services, "leads_rescore", deadlock)
+    with pytest.raises(OperationalError):
+        leads_pending_rescore()
+
+    assert _pending() == {ann.pk, bob.pk}  # the retry (or the sweep) takes them again
+
+
+@override_settings(CACHES={"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}})
+def test_without_redis_the_leads_are_scored_at_once(
+    db, task_runs, django_capture_on_commit_callbacks
+):
+    first, second = lead_at(Stage.LEAD), lead_at(Stage.LEAD)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        leads_schedule_rescore([second.pk, first.pk, None])
+
+    assert task_runs == [(SCORE_LEADS, (sorted([first.pk, second.pk]),))]
+    assert _scored() == {first.pk, second.pk}
 
 
 def test_an_empty_burst_queues_nothing(db, task_runs, django_capture_on_commit_callbacks):
@@ -81,7 +155,8 @@ def test_the_sweep_requeues_leads_whose_events_are_newer_than_their_score(
     with django_capture_on_commit_callbacks(execute=True):
         assert sweep_stale_scores() == 2
 
-    assert task_runs[-1] == ("scoring.tasks.score_leads", (sorted([never_scored.pk, stale.pk]),))
+    assert task_runs[-1][0] == SCORE_LEADS
     assert Lead.objects.get(pk=stale.pk).scored_at > now
+    assert Lead.objects.get(pk=never_scored.pk).scored_at is not None
     with django_capture_on_commit_callbacks(execute=True):
         assert sweep_stale_scores() == 0

@@ -11,7 +11,7 @@ import uuid
 import pytest
 from django.core.cache import cache
 
-from scoring.services import PENDING_KEY, lead_explain
+from scoring.services import DRAIN_KEY, PENDING_SET, lead_explain
 from stages.models import Lead, Stage, StageRules
 
 pytestmark = [pytest.mark.redis]
@@ -91,7 +91,10 @@ def test_bursts_of_events_are_scored_by_few_recomputes_to_the_exact_score(
     assert sum(lead.events.count() for lead in leads) == EVENTS
 
     def all_current() -> bool:
-        if any(cache.get(PENDING_KEY.format(lead.pk)) for lead in leads):
+        redis = cache._cache.get_client(write=True)
+        if redis.scard(cache.make_and_validate_key(PENDING_SET)) or redis.exists(
+            cache.make_and_validate_key(DRAIN_KEY)
+        ):
             return False
         for lead in Lead.objects.select_related("contact").filter(pk__in=[x.pk for x in leads]):
             if lead.scored_at is None or lead.last_event_at > lead.scored_at:
