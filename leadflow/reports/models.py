@@ -13,8 +13,8 @@ class LeadJourney(models.Model):
 
     Never written field by field: `journeys_refresh` recomputes whole rows from the history
     (after each transition, attempt and merge, and nightly for everyone), so the row is always
-    what the raw records say. The time columns are indexed: a period's figures are index range
-    scans, whatever the size of the history.
+    what the raw records say. The same statement moves the rollups the reports read (`JourneyDay`,
+    `JourneyDuration`) by the difference between the old and the new row.
     """
 
     # No database constraint: bulk deletes of leads (imports, benchmarks) must not fail on it;
@@ -76,31 +76,14 @@ class LeadJourney(models.Model):
     refreshed_at = models.DateTimeField()
 
     class Meta:
-        # Each report reads one range of one stamp; the columns it needs beside the stamp are
-        # included, so that it is an index-only scan.
+        # The reports read the rollups below; the journeys themselves only for the MQLs of one
+        # day (untouched MQLs whose SLA runs out today), and to check an SLA longer than a week.
         indexes = [
-            # Cohort medians: only leads that went on (the counts come from the day rollup).
-            models.Index(
-                fields=["lead_at"],
-                include=["mql_at", "sql_at", "customer_at", "direct_sql"],
-                condition=models.Q(mql_at__isnull=False),
-                name="journey_lead_at_went_on",
-            ),
             models.Index(
                 fields=["mql_at"],
                 include=["lead_at", "sdr_id", "first_touch_at", "attempts", "sql_at", "direct_sql"],
                 name="journey_mql_at",
             ),
-            models.Index(
-                fields=["sql_at"], include=["mql_at", "direct_sql"], name="journey_sql_at"
-            ),
-            models.Index(
-                fields=["customer_at"],
-                include=["sql_at", "lead_at", "direct_sql"],
-                name="journey_customer_at",
-            ),
-            # One SDR's own figures.
-            models.Index(fields=["sdr_id", "mql_at"], name="journey_sdr_mql_at"),
         ]
 
     def __str__(self) -> str:
@@ -148,6 +131,49 @@ class JourneyDay(models.Model):
 
     def __str__(self) -> str:
         return f"{self.day} {self.dimension}={self.value!r}"
+
+
+class JourneyDuration(models.Model):
+    """How many journeys took a duration in one bucket, for one kind of duration, on one local
+    day, week (from Monday) or month, for one key.
+
+    The kinds are the velocity steps (on the day each was completed), the cohort times (on the
+    day the lead became a lead) and the time from MQL to first touch (on the MQL's day, keyed by
+    the SDR; bucket -1: not touched yet). Moved by differences in the same statement as the
+    day rollup, so that a percentile over any period is a sum over a few hundred rows: the
+    buckets are in `histograms.py`.
+    """
+
+    class Span(models.TextChoices):
+        DAY = "d", "day"
+        WEEK = "w", "week"
+        MONTH = "m", "month"
+
+    kind = models.CharField(max_length=20)
+    span = models.CharField(max_length=1, choices=Span.choices)
+    # The first day of the span.
+    day = models.DateField()
+    key = models.CharField(max_length=20, blank=True)
+    bucket = models.SmallIntegerField()
+    n = models.IntegerField(default=0)
+    # For the first touch only: the attempts since the MQL and the conversions to SQL of these
+    # MQLs, so that the SDR table is one read of this rollup.
+    attempts = models.IntegerField(default=0)
+    sqls = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            # Also the index of every read: one kind, one span, a range of days; the sums are
+            # included, so that a read is an index-only scan.
+            models.UniqueConstraint(
+                fields=["kind", "span", "day", "key", "bucket"],
+                include=["n", "attempts", "sqls"],
+                name="journeyduration_covering",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.span}{self.day} {self.key!r} b{self.bucket}: {self.n}"
 
 
 class VisitorDay(models.Model):

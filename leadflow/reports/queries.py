@@ -17,9 +17,13 @@ from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
-from .services import DAY_COUNTS, SCORE_BANDS, UNKNOWN_BAND
+from . import histograms
+from .histograms import sla_bucket
+from .services import COHORT_TIMES, DAY_COUNTS, SCORE_BANDS, STEPS, UNKNOWN_BAND, UNTOUCHED
 
-__all__ = ["SCORE_BANDS", "UNKNOWN_BAND"]
+__all__ = ["SCORE_BANDS", "STEPS", "UNKNOWN_BAND"]
+
+DAY = 86400.0
 
 
 @dataclass(frozen=True)
@@ -144,14 +148,121 @@ def breakdown(period: Period, dimension: str) -> list[dict[str, Any]]:
     return sorted(rows, key=lambda r: (-r["leads"], -r["mqls"], -r["sqls"], r["value"] or ""))
 
 
+# -- percentiles: sums over the histogram rollup --
+
+
+def _whole(start: dt.date, end: dt.date, span: str) -> tuple[dt.date, dt.date] | None:
+    """The first days [c0, c1) of the weeks ("w") or months ("m") wholly inside start..end."""
+    after = end + dt.timedelta(days=1)
+    if span == "w":
+        c0 = start + dt.timedelta(days=(7 - start.weekday()) % 7)
+        c1 = after - dt.timedelta(days=after.weekday())
+    else:
+        c0 = start if start.day == 1 else (start.replace(day=28) + dt.timedelta(days=4))
+        c0 = c0.replace(day=1)
+        c1 = after.replace(day=1)
+    return (c0, c1) if c0 < c1 else None
+
+
+def _ranges(start: dt.date, end: dt.date, spans: tuple[str, ...]) -> list[tuple[str, Any, Any]]:
+    """Cover the days start..end exactly with the fewest rollup rows: (span, first day from,
+    first day before) for the whole months or weeks (coarsest first) inside, then days."""
+    if start > end:
+        return []
+    if not spans:
+        return [("d", start, end + dt.timedelta(days=1))]
+    whole = _whole(start, end, spans[0])
+    if whole is None:
+        return _ranges(start, end, spans[1:])
+    c0, c1 = whole
+    return [
+        *_ranges(start, c0 - dt.timedelta(days=1), spans[1:]),
+        (spans[0], c0, c1),
+        *_ranges(c1, end, spans[1:]),
+    ]
+
+
+def _rows(
+    kinds: list[str],
+    spans: tuple[str, ...],
+    start: dt.date,
+    end: dt.date,
+    *,
+    name: str,
+    group: str = "''",
+    where: str = "",
+) -> tuple[str, dict[str, Any]]:
+    """The histogram rows (kind, grp, key, bucket, n, attempts, sqls) of the days start..end:
+    one index range scan a span. `group` is an expression of the day (a whole span is its own
+    group); the parameters are named after `name`."""
+    parts = ["SELECT '' AS kind, NULL AS grp, '' AS key, 0 AS bucket, 0 AS n, 0 AS attempts,"
+             " 0 AS sqls WHERE false"]  # fmt: skip
+    params: dict[str, Any] = {}
+    for i, (span, low, high) in enumerate(_ranges(start, end, spans)):
+        grp = group if span == "d" or group == "''" else "day"
+        parts.append(
+            f"""SELECT kind, {grp}, key, bucket, n, attempts, sqls FROM reports_journeyduration
+            WHERE kind = ANY(ARRAY{kinds!r}) AND span = '{span}'
+              AND day >= %({name}{i}_from)s AND day < %({name}{i}_to)s {where}"""
+        )
+        params |= {f"{name}{i}_from": low, f"{name}{i}_to": high}
+    return " UNION ALL ".join(parts), params
+
+
+def _histogram(
+    kinds: list[str], spans: tuple[str, ...], period: Period, group: str = "''"
+) -> tuple[str, dict[str, Any]]:
+    """Per kind, group and key: each bucket's sums over the period."""
+    rows, params = _rows(kinds, spans, period.start, period.end, name="h", group=group)
+    sql = f"""
+        SELECT kind, grp, key, bucket, sum(n) AS n, sum(attempts) AS attempts,
+               sum(sqls) AS sqls
+        FROM ({rows}) x
+        GROUP BY 1, 2, 3, 4
+    """
+    return sql, params
+
+
+def _percentiles(histogram: str) -> str:
+    """Count, and the buckets of the median and 90th percentile (nearest rank) of each group
+    of a `_histogram`; untouched MQLs (bucket -1) are not durations."""
+    return f"""
+        WITH h AS (SELECT * FROM ({histogram}) h WHERE bucket >= 0 AND n > 0),
+        c AS (
+            SELECT kind, grp, key, bucket,
+                   sum(n) OVER (PARTITION BY kind, grp, key ORDER BY bucket) AS cum,
+                   sum(n) OVER (PARTITION BY kind, grp, key) AS total
+            FROM h
+        )
+        SELECT kind, grp, key, max(total)::int AS n,
+               min(bucket) FILTER (WHERE cum >= ceil(0.5 * total - 1e-9)) AS b50,
+               min(bucket) FILTER (WHERE cum >= ceil(0.9 * total - 1e-9)) AS b90
+        FROM c GROUP BY 1, 2, 3
+    """
+
+
+def _value(b: int | None) -> float | None:
+    return None if b is None else histograms.value(b)
+
+
+# The first-touch histogram is also kept by month: the SDR table reads whole months, then
+# whole weeks, then days.
+TOUCH_SPANS = ("m", "w")
+_WEEK_OF = "(day - (extract(isodow FROM day)::int - 1))"
+_MONTH_OF = "date_trunc('month', day)::date"
+
+
 # -- cohorts --
+
+COHORT_DAYS = {"cohort_mql": "days_to_mql", "cohort_sql": "days_to_sql",
+               "cohort_customer": "days_to_customer"}  # fmt: skip
 
 
 def cohorts(period: Period) -> list[dict[str, Any]]:
-    """Leads by the month they first became leads (months starting in the period): how many
-    reached each stage by now, and the median days it took."""
-    # Counts from the day rollup; medians from the journeys of the leads that reached MQL (every
-    # lead that reached SQL or customer through the funnel did), through a partial index.
+    """Leads by the month they first became leads (the period's days of each month): how many
+    reached each stage by now, and the median days it took (to within its bucket)."""
+    kinds = [kind for kind, *_ in COHORT_TIMES]
+    histogram, params = _histogram(kinds, ("m",), period, _MONTH_OF)
     sql = f"""
         WITH counts AS (
             SELECT date_trunc('month', day)::date AS month, sum(leads)::int AS leads,
@@ -161,97 +272,58 @@ def cohorts(period: Period) -> list[dict[str, Any]]:
             WHERE dimension = 'all' AND day >= %(start)s AND day <= %(end)s
             GROUP BY 1 HAVING sum(leads) > 0
         ),
-        medians AS (
-            SELECT date_trunc('month', lead_at AT TIME ZONE %(tz)s)::date AS month,
-                   percentile_cont(0.5) WITHIN GROUP (
-                       ORDER BY extract(epoch FROM mql_at - lead_at)) AS days_to_mql,
-                   percentile_cont(0.5) WITHIN GROUP (
-                       ORDER BY extract(epoch FROM sql_at - lead_at))
-                       FILTER (WHERE sql_at IS NOT NULL AND NOT direct_sql) AS days_to_sql,
-                   percentile_cont(0.5) WITHIN GROUP (
-                       ORDER BY extract(epoch FROM customer_at - lead_at))
-                       FILTER (WHERE customer_at IS NOT NULL AND NOT direct_sql)
-                       AS days_to_customer
-            FROM reports_leadjourney
-            WHERE {_in("lead_at")} AND mql_at IS NOT NULL
-            GROUP BY 1
-        )
-        SELECT counts.*, medians.days_to_mql, medians.days_to_sql, medians.days_to_customer
-        FROM counts LEFT JOIN medians USING (month)
+        medians AS ({_percentiles(histogram)})
+        SELECT counts.*, m.kind, m.b50
+        FROM counts LEFT JOIN medians m ON m.grp = counts.month
         ORDER BY month
     """
-    rows = _fetch(sql, _day_params(period, "all"))
-    for row in rows:
-        for key in ("days_to_mql", "days_to_sql", "days_to_customer"):
-            if row[key] is not None:
-                row[key] = row[key] / 86400
-    return rows
+    rows: dict[dt.date, dict[str, Any]] = {}
+    for hit in _fetch(sql, {**_day_params(period, "all"), **params}):
+        kind, b50 = hit.pop("kind"), hit.pop("b50")
+        row = rows.setdefault(hit["month"], {**hit, **dict.fromkeys(COHORT_DAYS.values())})
+        if kind is not None:
+            row[COHORT_DAYS[kind]] = histograms.value(b50) / DAY
+    return list(rows.values())
 
 
 # -- velocity --
 
-# Each step: (key, label, start column, end column, extra condition). Durations are counted for
-# the leads that completed the step in the period (its end falls in the period).
-STEPS = [
-    ("lead_mql", "Lead → MQL", "lead_at", "mql_at", "TRUE"),
-    ("mql_sql", "MQL → SQL", "mql_at", "sql_at", "NOT direct_sql"),
-    ("sql_customer", "SQL → customer", "sql_at", "customer_at", "NOT direct_sql"),
-    ("lead_customer", "Lead → customer", "lead_at", "customer_at", "NOT direct_sql"),
-    ("direct_customer", "Direct SQL → customer", "sql_at", "customer_at", "direct_sql"),
-]
-
-
-def _step_sql(start: str, end: str, extra: str) -> str:
-    return f"{_in(end)} AND {start} IS NOT NULL AND {start} <= {end} AND {extra}"
-
 
 def velocity(period: Period) -> list[dict[str, Any]]:
-    """Median and 90th percentile time (seconds) of each step completed in the period."""
-    # A query a step, each an index-only range scan of the stamp that ends it.
-    parts = [
-        f"""SELECT '{key}' AS step, count(*) AS n,
-               percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM {end} - {start}))
-                   AS p50,
-               percentile_cont(0.9) WITHIN GROUP (ORDER BY extract(epoch FROM {end} - {start}))
-                   AS p90
-        FROM reports_leadjourney WHERE {_step_sql(start, end, extra)}"""
-        for key, _, start, end, extra in STEPS
-    ]
-    found = {row["step"]: row for row in _fetch(" UNION ALL ".join(parts), period.params())}
-    return [
-        {
-            "step": key,
-            "label": label,
-            "n": found[key]["n"],
-            "p50": found[key]["p50"],
-            "p90": found[key]["p90"],
-        }
-        for key, label, *_ in STEPS
-    ]
+    """Count, median and 90th percentile time (seconds, to within its bucket) of each step
+    completed in the period."""
+    kinds = [key for key, *_ in STEPS]
+    histogram, params = _histogram(kinds, ("w",), period)
+    found = {row["kind"]: row for row in _fetch(_percentiles(histogram), params)}
+    rows = []
+    for key, label, *_ in STEPS:
+        hit = found.get(key, {})
+        rows.append(
+            {
+                "step": key,
+                "label": label,
+                "n": hit.get("n", 0),
+                "p50": _value(hit.get("b50")),
+                "p90": _value(hit.get("b90")),
+            }
+        )
+    return rows
 
 
 def velocity_trend(period: Period) -> list[dict[str, Any]]:
     """The median of each main-path step by week (from Monday) of its completion; every week
     of the period has a row, with None where no lead completed the step."""
-    parts = []
-    for key, _, start, end, extra in STEPS[:4]:
-        parts.append(
-            f"""SELECT '{key}' AS step,
-                   date_trunc('week', {end} AT TIME ZONE %(tz)s)::date AS week,
-                   count(*) AS n,
-                   percentile_cont(0.5) WITHIN GROUP (
-                       ORDER BY extract(epoch FROM {end} - {start})) AS p50
-            FROM reports_leadjourney WHERE {_step_sql(start, end, extra)} GROUP BY 2"""
-        )
-    found = {(r["step"], r["week"]): r for r in _fetch(" UNION ALL ".join(parts), period.params())}
+    kinds = [key for key, *_ in STEPS[:4]]
+    histogram, params = _histogram(kinds, ("w",), period, _WEEK_OF)
+    found = {(r["kind"], r["grp"]): r for r in _fetch(_percentiles(histogram), params)}
     week = period.start - dt.timedelta(days=period.start.weekday())
     rows = []
     while week <= period.end:
         row: dict[str, Any] = {"week": week}
-        for key, *_ in STEPS[:4]:
+        for key in kinds:
             hit = found.get((key, week))
             row[f"{key}_n"] = hit["n"] if hit else 0
-            row[f"{key}_p50"] = hit["p50"] if hit else None
+            row[f"{key}_p50"] = _value(hit["b50"]) if hit else None
         rows.append(row)
         week += dt.timedelta(days=7)
     return rows
@@ -261,36 +333,95 @@ def velocity_trend(period: Period) -> list[dict[str, Any]]:
 
 
 def sdr_performance(period: Period, *, sdr_id: int | None = None) -> list[dict[str, Any]]:
-    """For the MQLs of the period, by the SDR credited with each: first touch, SLA, attempts,
-    conversion to SQL. `sdr_id` keeps one SDR's row."""
+    """For the MQLs of the period, by the SDR credited with each: first touch (median and 90th
+    percentile to within their bucket), SLA breaches, attempts, conversion to SQL. `sdr_id`
+    keeps one SDR's row."""
     from stages.models import StageRules
 
-    params = {
+    now = timezone.now()
+    sla_hours = StageRules.current().mql_sla_hours
+    sla = dt.timedelta(hours=sla_hours)
+    # Untouched MQLs breach once their SLA has run out: those of whole days before the day it
+    # runs out on come from the rollup, that day's from the journeys (an index range scan).
+    cutoff = now - sla
+    cutoff_day = timezone.localtime(cutoff).date()
+    untouched_end = min(period.end, cutoff_day - dt.timedelta(days=1))
+    last = sla_bucket(sla_hours)
+    one = "AND key = %(sdr)s" if sdr_id is not None else ""
+    histogram, params = _histogram(["touch"], TOUCH_SPANS, period)
+    untouched, untouched_params = _rows(
+        ["touch"],
+        TOUCH_SPANS,
+        period.start,
+        untouched_end,
+        name="u",
+        where=f"AND bucket = {UNTOUCHED} {one}",
+    )
+    params |= {
+        **untouched_params,
         **period.params(),
-        "sla": dt.timedelta(hours=StageRules.current().mql_sla_hours),
-        "now": timezone.now(),
-        "sdr": sdr_id,
+        "sdr": "" if sdr_id is None else str(sdr_id),
+        "late_bucket": 10_000 if last is None else last,
+        "cutoff": cutoff,
+        "cutoff_since": max(period.since, Period(cutoff_day, cutoff_day).since),
+        "sla": sla,
     }
-    one = "AND j.sdr_id = %(sdr)s" if sdr_id is not None else ""
+    one_journey = "AND coalesce(sdr_id::text, '') = %(sdr)s" if sdr_id is not None else ""
+    # An SLA longer than a week is no bucket bound: its late touches are counted on the journeys.
+    late_journeys = (
+        ""
+        if last is not None
+        else f"""UNION ALL
+            SELECT coalesce(sdr_id::text, ''), count(*) FROM reports_leadjourney
+            WHERE {_in("mql_at")} AND first_touch_at > mql_at + %(sla)s {one_journey}
+            GROUP BY 1"""
+    )
+    # One read of the first-touch histogram: the MQLs (bucket -1: not touched), their attempts
+    # and SQLs, the touched ones' percentiles and late touches.
     sql = f"""
-        SELECT j.sdr_id, coalesce(u.username, '') AS sdr,
-               count(*) AS mqls,
-               count(first_touch_at) AS touched,
-               percentile_cont(0.5) WITHIN GROUP (
-                   ORDER BY extract(epoch FROM first_touch_at - mql_at)) AS touch_p50,
-               percentile_cont(0.9) WITHIN GROUP (
-                   ORDER BY extract(epoch FROM first_touch_at - mql_at)) AS touch_p90,
-               count(*) FILTER (WHERE first_touch_at > mql_at + %(sla)s
-                                OR (first_touch_at IS NULL AND mql_at + %(sla)s < %(now)s))
-                   AS sla_breaches,
-               coalesce(sum(attempts), 0) AS attempts,
-               count(*) FILTER (WHERE sql_at IS NOT NULL AND NOT direct_sql) AS sqls
-        FROM reports_leadjourney j LEFT JOIN auth_user u ON u.id = j.sdr_id
-        WHERE {_in("j.mql_at")} {one}
-        GROUP BY j.sdr_id, u.username
-        ORDER BY count(*) DESC, u.username NULLS LAST
+        WITH h AS (
+            SELECT key, bucket, n, attempts, sqls,
+                   sum(n) FILTER (WHERE bucket >= 0) OVER (PARTITION BY key ORDER BY bucket)
+                       AS cum,
+                   sum(n) FILTER (WHERE bucket >= 0) OVER (PARTITION BY key) AS touched
+            FROM ({histogram}) h
+            WHERE n <> 0 {one}
+        ),
+        per_sdr AS (
+            SELECT key, sum(n)::int AS mqls, coalesce(max(touched), 0)::int AS touched,
+                   min(bucket) FILTER (WHERE bucket >= 0 AND cum >= ceil(0.5 * touched - 1e-9))
+                       AS b50,
+                   min(bucket) FILTER (WHERE bucket >= 0 AND cum >= ceil(0.9 * touched - 1e-9))
+                       AS b90,
+                   coalesce(sum(n) FILTER (WHERE bucket > %(late_bucket)s), 0) AS late,
+                   sum(attempts)::int AS attempts, sum(sqls)::int AS sqls
+            FROM h GROUP BY key HAVING sum(n) > 0
+        ),
+        breaches AS (
+            SELECT key, sum(n) AS n FROM (
+                SELECT key, n FROM ({untouched}) u
+                UNION ALL
+                SELECT coalesce(sdr_id::text, ''), count(*) FROM reports_leadjourney
+                WHERE mql_at >= %(cutoff_since)s AND mql_at < %(cutoff)s
+                  AND mql_at < %(until)s AND first_touch_at IS NULL {one_journey}
+                GROUP BY 1
+                {late_journeys}
+            ) b
+            GROUP BY key
+        )
+        SELECT nullif(s.key, '')::bigint AS sdr_id, coalesce(u.username, '') AS sdr,
+               s.mqls, s.touched, s.b50, s.b90,
+               (s.late + coalesce(b.n, 0))::int AS sla_breaches, s.attempts, s.sqls
+        FROM per_sdr s
+        LEFT JOIN breaches b ON b.key = s.key
+        LEFT JOIN auth_user u ON u.id = nullif(s.key, '')::bigint
+        ORDER BY s.mqls DESC, u.username NULLS LAST
     """
-    return _fetch(sql, params)
+    rows = _fetch(sql, params)
+    for row in rows:
+        row["touch_p50"] = _value(row.pop("b50"))
+        row["touch_p90"] = _value(row.pop("b90"))
+    return rows
 
 
 def ae_performance(period: Period, *, ae_id: int | None = None) -> list[dict[str, Any]]:

@@ -152,12 +152,14 @@ LEFT JOIN att ON att.lead_id = l.id
 ON CONFLICT (lead_id) DO UPDATE SET {updates}
 RETURNING 1 AS sign, {rollup_columns}
 ),
-r AS (SELECT * FROM old UNION ALL SELECT * FROM new)
+r AS (SELECT * FROM old UNION ALL SELECT * FROM new),
+days AS (
 INSERT INTO reports_journeyday AS d (day, dimension, value, {day_columns})
 {contributions}
 ORDER BY 1, 2, 3
 ON CONFLICT (dimension, day, value) DO UPDATE SET {day_updates}
-"""
+)
+{duration_upsert}"""
 
 # The journey columns the day rollup is made of.
 ROLLUP_COLUMNS = [
@@ -175,6 +177,8 @@ ROLLUP_COLUMNS = [
     "disqualify_reason",
     "recycle_reason",
     "won_value",
+    "first_touch_at",
+    "attempts",
     "origin",
     "first_touch_source",
     "first_touch_medium",
@@ -202,7 +206,9 @@ DAY_COUNTS = {
     "direct_customers": ("customer", "r.direct_sql"),
     "recycled": ("recycled", "TRUE"),
 }
-DAY_COLUMNS = [*DAY_COUNTS, "won_value"]
+# Sums besides the counts: the won value, on the day of the win.
+DAY_SUMS = {"won_value": ("customer", "coalesce(r.won_value, 0)")}
+DAY_COLUMNS = [*DAY_COUNTS, *DAY_SUMS]
 UNKNOWN_BAND = "unknown"
 # Score bands at the first MQL: (label, lowest score in the band).
 SCORE_BANDS = [("under 60", None), ("60-79", 60), ("80-99", 80), ("100-119", 100), ("120+", 120)]
@@ -259,10 +265,10 @@ def _contributions(*, changes_only: bool = False) -> str:
         f"sum(r.sign * (f.stamp = '{stamp}' AND {condition})::int) AS {name}"
         for name, (stamp, condition) in DAY_COUNTS.items()
     ]
-    sums.append(
-        "sum(CASE WHEN f.stamp = 'customer' THEN r.sign * coalesce(r.won_value, 0) ELSE 0 END)"
-        " AS won_value"
-    )
+    sums += [
+        f"sum(CASE WHEN f.stamp = '{stamp}' THEN r.sign * {term} ELSE 0 END) AS {name}"
+        for name, (stamp, term) in DAY_SUMS.items()
+    ]
     dimensions = ", ".join(f"('{key}', {value})" for key, value in DAY_DIMENSIONS.items())
     having = ""
     if changes_only:
@@ -270,12 +276,117 @@ def _contributions(*, changes_only: bool = False) -> str:
             f"sum(r.sign * (f.stamp = '{stamp}' AND {condition})::int) <> 0"
             for stamp, condition in DAY_COUNTS.values()
         ]
-        moved.append(
-            "sum(CASE WHEN f.stamp = 'customer' THEN r.sign * coalesce(r.won_value, 0)"
-            " ELSE 0 END) <> 0"
-        )
+        moved += [
+            f"sum(CASE WHEN f.stamp = '{stamp}' THEN r.sign * {term} ELSE 0 END) <> 0"
+            for stamp, term in DAY_SUMS.values()
+        ]
         having = "HAVING " + " OR ".join(moved)
     return _CONTRIBUTIONS.format(sums=", ".join(sums), dimensions=dimensions, having=having)
+
+
+# Velocity steps: (key, label, start stamp, end stamp, extra condition). A journey counts in a
+# step on the day of the stamp that ends it, if it has both stamps in that order.
+STEPS = [
+    ("lead_mql", "Lead → MQL", "lead_at", "mql_at", "TRUE"),
+    ("mql_sql", "MQL → SQL", "mql_at", "sql_at", "NOT r.direct_sql"),
+    ("sql_customer", "SQL → customer", "sql_at", "customer_at", "NOT r.direct_sql"),
+    ("lead_customer", "Lead → customer", "lead_at", "customer_at", "NOT r.direct_sql"),
+    ("direct_customer", "Direct SQL → customer", "sql_at", "customer_at", "r.direct_sql"),
+]
+# Cohort times, on the day the lead became a lead: (kind, stamp reached, condition).
+COHORT_TIMES = [
+    ("cohort_mql", "mql_at", "TRUE"),
+    ("cohort_sql", "sql_at", "NOT r.direct_sql"),
+    ("cohort_customer", "customer_at", "NOT r.direct_sql"),
+]
+UNTOUCHED = -1
+
+
+def _bucket(start: str, end: str) -> str:
+    return f"reports_duration_bucket(extract(epoch FROM r.{end} - r.{start}))"
+
+
+# Each duration kept in the histogram rollup: (kind, stamp whose day it counts on, key, bucket
+# or NULL when the journey has none, the coarser spans kept beside the days, and for the first
+# touch the attempts and the conversion to SQL of the MQL).
+DURATIONS = [
+    *[
+        (
+            key,
+            f"r.{end}",
+            "''",
+            f"CASE WHEN r.{start} <= r.{end} AND {extra} THEN {_bucket(start, end)} END",
+            "w",  # the weekly trend
+            "0",
+            "0",
+        )
+        for key, _, start, end, extra in STEPS
+    ],
+    *[
+        (
+            kind,
+            "r.lead_at",
+            "''",
+            f"CASE WHEN {condition} THEN {_bucket('lead_at', end)} END",
+            "m",
+            "0",
+            "0",
+        )
+        for kind, end, condition in COHORT_TIMES
+    ],
+    (
+        "touch",
+        "r.mql_at",
+        "coalesce(r.sdr_id::text, '')",
+        f"coalesce({_bucket('mql_at', 'first_touch_at')}, {UNTOUCHED})",
+        "mw",  # the SDR table's long periods: whole months, then weeks, then days
+        "r.attempts",
+        "(r.sql_at IS NOT NULL AND NOT r.direct_sql)::int",
+    ),
+]
+DURATION_SUMS = ["n", "attempts", "sqls"]
+# The histogram rows of the journeys in `r` (with their sign), on each local day and on the
+# weeks (from Monday) or months holding it (the spans are letters: "d", "w", "m").
+_DURATIONS = """
+SELECT x.kind, s.span,
+       CASE s.span WHEN 'd' THEN x.day
+                   WHEN 'w' THEN x.day - (extract(isodow FROM x.day)::int - 1)
+                   ELSE date_trunc('month', x.day)::date END AS day,
+       x.key, x.bucket, sum(x.sign) AS n, sum(x.sign * x.attempts) AS attempts,
+       sum(x.sign * x.sqls) AS sqls
+FROM (
+    SELECT r.sign, d.kind, d.key, d.bucket, d.coarse, d.attempts, d.sqls,
+           (d.at AT TIME ZONE %(tz)s)::date AS day
+    FROM r
+    CROSS JOIN LATERAL (VALUES {durations}) AS d(kind, at, key, bucket, coarse, attempts, sqls)
+    WHERE d.at IS NOT NULL AND d.bucket IS NOT NULL
+) x
+CROSS JOIN LATERAL unnest(string_to_array('d' || x.coarse, NULL)) AS s(span)
+GROUP BY 1, 2, 3, 4, 5
+{having}
+"""
+
+
+def _durations(*, changes_only: bool = False) -> str:
+    values = ", ".join(
+        f"('{kind}', {at}, {key}, {bucket}, '{coarse}', {attempts}, {sqls})"
+        for kind, at, key, bucket, coarse, attempts, sqls in DURATIONS
+    )
+    having = (
+        "HAVING sum(x.sign) <> 0 OR sum(x.sign * x.attempts) <> 0 OR sum(x.sign * x.sqls) <> 0"
+        if changes_only
+        else ""
+    )
+    return _DURATIONS.format(durations=values, having=having)
+
+
+_DURATION_UPSERT = f"""
+INSERT INTO reports_journeyduration AS d (kind, span, day, key, bucket, {", ".join(DURATION_SUMS)})
+{{durations}}
+ORDER BY 1, 2, 3, 4, 5
+ON CONFLICT (kind, span, day, key, bucket) DO UPDATE SET
+{", ".join(f"{c} = d.{c} + EXCLUDED.{c}" for c in DURATION_SUMS)}
+"""
 
 
 def _statement() -> str:
@@ -286,11 +397,29 @@ def _statement() -> str:
         day_columns=", ".join(DAY_COLUMNS),
         contributions=_contributions(changes_only=True),
         day_updates=", ".join(f"{c} = d.{c} + EXCLUDED.{c}" for c in DAY_COLUMNS),
+        duration_upsert=_DURATION_UPSERT.format(durations=_durations(changes_only=True)),
     )
 
 
 _STATEMENT = _statement()
 CHUNK = 5000
+# Refreshes of up to this many leads (a transition, a batch of the ingest) call the statement
+# wrapped in a PL/pgSQL function: its plan is made once a connection, not at every transition
+# (planning the statement costs more than running it for one lead). The function is created by
+# the migrations from `refresh_function_sql()`; a test checks that it is the current statement.
+FUNCTION_UP_TO = 100
+
+
+def refresh_function_sql() -> str:
+    """CREATE OR REPLACE the function that runs `_STATEMENT` for an array of lead ids."""
+    body = _STATEMENT.replace("%(ids)s", "p_ids").replace("%(tz)s", "p_tz")
+    return f"""
+CREATE OR REPLACE FUNCTION reports_journeys_refresh(p_ids bigint[], p_tz text) RETURNS void
+LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan AS $refresh$
+BEGIN
+{body};
+END
+$refresh$"""
 
 
 def journeys_refresh(*, lead_ids: Iterable[int] | None = None) -> int:
@@ -307,6 +436,12 @@ def journeys_refresh(*, lead_ids: Iterable[int] | None = None) -> int:
                 " ORDER BY 1"
             )
             every = [pk for (pk,) in cursor.fetchall()]
+            cursor.execute("SELECT NOT EXISTS (SELECT 1 FROM reports_leadjourney)")
+            (first,) = cursor.fetchone()
+        if not every:
+            return 0
+        if first:
+            return _journeys_build(every)
         written = 0
         for n in range(0, len(every), CHUNK):
             # A transaction a chunk: transitions of these leads wait for one chunk at most.
@@ -324,22 +459,54 @@ def journeys_refresh(*, lead_ids: Iterable[int] | None = None) -> int:
             "SELECT 1 FROM reports_leadjourney WHERE lead_id = ANY(%s) ORDER BY lead_id FOR UPDATE",
             [ids],
         )
-        cursor.execute(_STATEMENT, {"ids": ids, "tz": settings.TIME_ZONE})
+        if len(ids) <= FUNCTION_UP_TO:
+            cursor.execute(
+                "SELECT reports_journeys_refresh(%s::bigint[], %s)", [ids, settings.TIME_ZONE]
+            )
+        else:
+            cursor.execute(_STATEMENT, {"ids": ids, "tz": settings.TIME_ZONE})
+    return len(ids)
+
+
+# The statement without the rollups' differences: for a first build, after which the rollups
+# are made from all the journeys at once.
+_BUILD = (
+    _STATEMENT[: _STATEMENT.index("r AS (SELECT * FROM old UNION ALL")].rstrip().rstrip(",")
+    + "\nSELECT count(*) FROM new"
+)
+BUILD_CHUNK = 50_000
+
+
+def _journeys_build(ids: list[int]) -> int:
+    """Write the journeys of these leads where there were none (a new or restored database,
+    a benchmark's generated history), then the rollups from them: many times faster than moving
+    the rollups lead by lead. A transition meanwhile moves its own rollup rows as usual; the
+    rebuild at the end recomputes them all anyway."""
+    for n in range(0, len(ids), BUILD_CHUNK):
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(_BUILD, {"ids": ids[n : n + BUILD_CHUNK], "tz": settings.TIME_ZONE})
+    journey_days_rebuild()
     return len(ids)
 
 
 def journey_days_rebuild() -> None:
-    """Recompute the whole day rollup from the journeys (after a change of TIME_ZONE, or to
-    check it). Writers of journeys wait meanwhile."""
-    sql = f"""
-        WITH r AS (SELECT 1 AS sign, {", ".join(ROLLUP_COLUMNS)} FROM reports_leadjourney)
+    """Recompute the day and duration rollups from the journeys (after a change of TIME_ZONE,
+    or to check them). Writers of journeys wait meanwhile."""
+    journeys = f"WITH r AS (SELECT 1 AS sign, {', '.join(ROLLUP_COLUMNS)} FROM reports_leadjourney)"
+    days = f"""{journeys}
         INSERT INTO reports_journeyday (day, dimension, value, {", ".join(DAY_COLUMNS)})
         {_contributions()}
+    """
+    sums = ", ".join(DURATION_SUMS)
+    durations = f"""{journeys}
+        INSERT INTO reports_journeyduration (kind, span, day, key, bucket, {sums}) {_durations()}
     """
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("LOCK TABLE reports_leadjourney IN SHARE MODE")
         cursor.execute("DELETE FROM reports_journeyday")
-        cursor.execute(sql, {"tz": settings.TIME_ZONE})
+        cursor.execute("DELETE FROM reports_journeyduration")
+        cursor.execute(days, {"tz": settings.TIME_ZONE})
+        cursor.execute(durations, {"tz": settings.TIME_ZONE})
 
 
 def journeys_forget(*, lead_ids: Iterable[int]) -> None:
@@ -348,12 +515,15 @@ def journeys_forget(*, lead_ids: Iterable[int]) -> None:
         WITH r AS (
             DELETE FROM reports_leadjourney WHERE lead_id = ANY(%(ids)s)
             RETURNING -1 AS sign, {", ".join(ROLLUP_COLUMNS)}
+        ),
+        days AS (
+            INSERT INTO reports_journeyday AS d (day, dimension, value, {", ".join(DAY_COLUMNS)})
+            {_contributions()}
+            ORDER BY 1, 2, 3
+            ON CONFLICT (dimension, day, value) DO UPDATE SET
+            {", ".join(f"{c} = d.{c} + EXCLUDED.{c}" for c in DAY_COLUMNS)}
         )
-        INSERT INTO reports_journeyday AS d (day, dimension, value, {", ".join(DAY_COLUMNS)})
-        {_contributions()}
-        ORDER BY 1, 2, 3
-        ON CONFLICT (dimension, day, value) DO UPDATE SET
-        {", ".join(f"{c} = d.{c} + EXCLUDED.{c}" for c in DAY_COLUMNS)}
+        {_DURATION_UPSERT.format(durations=_durations())}
     """
     ids = sorted({int(pk) for pk in lead_ids})
     if ids:

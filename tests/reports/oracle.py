@@ -11,6 +11,7 @@ import math
 from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
+from fractions import Fraction
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -99,13 +100,14 @@ def journeys() -> dict[int, J]:
 
 
 def percentile(values: list[float], p: float) -> float | None:
-    """PostgreSQL's percentile_cont: linear interpolation between the closest ranks."""
+    """The nearest-rank percentile: the value at rank ceil(p * n), counting from 1.
+
+    Computed on the exact durations; the reports give the bucket holding it (`histograms.py`).
+    """
     if not values:
         return None
     values = sorted(values)
-    rank = p * (len(values) - 1)
-    low, high = math.floor(rank), math.ceil(rank)
-    return values[low] + (values[high] - values[low]) * (rank - low)
+    return values[math.ceil(Fraction(str(p)) * len(values)) - 1]
 
 
 def secs(delta: dt.timedelta) -> float:

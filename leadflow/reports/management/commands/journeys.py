@@ -22,7 +22,8 @@ class Command(BaseCommand):
         parser.add_argument(
             "--rebuild-days",
             action="store_true",
-            help="also rebuild the day rollup from the journeys (after a change of TIME_ZONE)",
+            help="also rebuild the day and duration rollups from the journeys (after a change of"
+            " TIME_ZONE)",
         )
 
     def handle(self, *args: Any, rebuild_days: bool, **options: Any) -> None:
