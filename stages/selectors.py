@@ -3,11 +3,24 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.auth.models import AbstractUser
-from django.db.models import BooleanField, Case, Count, DateTimeField, Q, QuerySet, Value, When
+from django.core.exceptions import FieldDoesNotExist
+from django.db.models import (
+    BooleanField,
+    Case,
+    Count,
+    DateField,
+    DateTimeField,
+    IntegerField,
+    Q,
+    QuerySet,
+    Value,
+    When,
+)
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
@@ -19,24 +32,78 @@ EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
 @dataclass
 class Page:
-    items: list[Lead]
+    # Rows as `QuerySet.values()` gives them (see `ROW_FIELDS`): a page shows a few columns of
+    # 50 to 200 leads, and a model instance per lead, contact and owner costs more than the SQL.
+    items: list[dict[str, Any]]
     next_cursor: str | None
 
 
-def _leads() -> QuerySet[Lead]:
-    return Lead.objects.select_related("contact", "owner")
+# What every queue row shows of its lead and contact.
+ROW_FIELDS = (
+    "id",
+    "stage",
+    "status",
+    "source",
+    "score",
+    "behaviour_score",
+    "fit_score",
+    "contact__first_name",
+    "contact__last_name",
+    "contact__email",
+    "contact__company",
+    "contact__job_title",
+)
+MQL_FIELDS = (
+    *ROW_FIELDS,
+    "is_cooling",
+    "became_mql_at",
+    "first_touch_source",
+    "first_touch_medium",
+    "first_touch_campaign",
+    "owner__username",
+    "owner__first_name",
+    "owner__last_name",
+)
+WORK_FIELDS = (*ROW_FIELDS, "became_mql_at", "became_sql_at", "follow_up_on")
+DEAL_FIELDS = (
+    *ROW_FIELDS,
+    "meeting_at",
+    "next_step",
+    "stage_changed_at",
+    "sdr_id",
+    "sdr__username",
+    "sdr__first_name",
+    "sdr__last_name",
+)
 
 
 def _encode(value: Any) -> str:
     if isinstance(value, dt.datetime):
         return str((value - EPOCH) // dt.timedelta(microseconds=1))
+    if isinstance(value, dt.date):
+        return str(value.toordinal())
     return str(value)
 
 
-def _decode(text: str, *, stamp: bool) -> Any:
+def _decode(text: str, *, kind: type = int) -> Any:
     if not text.lstrip("-").isdigit() or len(text) > 20:
         return None
-    return EPOCH + dt.timedelta(microseconds=int(text)) if stamp else int(text)
+    if kind is dt.datetime:
+        return EPOCH + dt.timedelta(microseconds=int(text))
+    if kind is dt.date:
+        return dt.date.fromordinal(int(text)) if 0 < int(text) <= dt.date.max.toordinal() else None
+    return int(text)
+
+
+def _kind(name: str) -> type:
+    """The Python type of a lead column (or of an annotation: an integer)."""
+    try:
+        field = Lead._meta.get_field(name)
+    except FieldDoesNotExist:
+        return int
+    if isinstance(field, DateTimeField):
+        return dt.datetime
+    return dt.date if isinstance(field, DateField) else int
 
 
 def _keyset(
@@ -46,13 +113,14 @@ def _keyset(
     cursor: str | None,
     size: int = PAGE_SIZE,
     descending: bool = True,
+    fields: tuple[str, ...] = MQL_FIELDS,
 ) -> Page:
     """Page on (`order`, id) without OFFSET: the cursor is the last row's pair (a time as
     microseconds since the epoch, or an integer, then the id), so it is URL-safe and time-zone
     free. A malformed cursor reads as the first page. The order column must not be null."""
     if cursor:
         value, _, pk = cursor.partition("_")
-        after = _decode(value, stamp=isinstance(Lead._meta.get_field(order), DateTimeField))
+        after = _decode(value, kind=_kind(order))
         if after is not None and pk.isdigit():
             # A row comparison: the index on (order, id) seeks straight to the cursor, where
             # "a < x OR (a = x AND id < y)" would read every later row and sort them.
@@ -66,12 +134,46 @@ def _keyset(
                 )
             )
     sign = "-" if descending else ""
-    items = list(qs.order_by(f"{sign}{order}", f"{sign}id")[: size + 1])
+    items = list(qs.order_by(f"{sign}{order}", f"{sign}id").values(*fields)[: size + 1])
     next_cursor = None
     if len(items) > size:
         items = items[:size]
-        last = items[-1]
-        next_cursor = f"{_encode(getattr(last, order))}_{last.pk}"
+        next_cursor = f"{_encode(items[-1][order])}_{items[-1]['id']}"
+    return Page(items, next_cursor)
+
+
+def _seek(
+    qs: QuerySet[Lead],
+    *,
+    order: tuple[tuple[str, bool], ...],
+    cursor: str | None,
+    size: int = PAGE_SIZE,
+    fields: tuple[str, ...],
+) -> Page:
+    """Page in an order of several columns, each ascending or descending (`(name, descending)`,
+    the last one unique): the cursor holds the last row's values, and the next page is what
+    sorts after them. For the short per-rep lists, which the owner index already narrows to a
+    few thousand rows; a malformed cursor reads as the first page."""
+    if cursor:
+        parts = cursor.split("_")
+        values = [None]
+        if len(parts) == len(order):
+            values = [_decode(t, kind=_kind(n)) for t, (n, _) in zip(parts, order, strict=True)]
+        if None not in values:
+            after = Q()
+            for n, (name, descending) in enumerate(order):
+                same = {prev: value for (prev, _), value in zip(order[:n], values, strict=False)}
+                after |= Q(**same, **{f"{name}__{'lt' if descending else 'gt'}": values[n]})
+            qs = qs.filter(after)
+    ordering = [f"-{name}" if descending else name for name, descending in order]
+    columns = dict.fromkeys([*fields, *(name for name, _ in order)])
+    items = list(qs.order_by(*ordering).values(*columns)[: size + 1])
+    next_cursor = None
+    if len(items) > size:
+        items = items[:size]
+        last = [items[-1][name] for name, _ in order]
+        # A null sorts outside any range: the rows after it cannot be sought (none are expected).
+        next_cursor = None if None in last else "_".join(map(_encode, last))
     return Page(items, next_cursor)
 
 
@@ -98,7 +200,7 @@ def mql_queue(
     sort: str = "newest",
 ) -> Page:
     """The marketer's review queue: MQLs, filtered, in one of `MQL_SORTS`."""
-    qs = _leads().filter(stage=Stage.MQL, became_mql_at__isnull=False)
+    qs = Lead.objects.filter(stage=Stage.MQL, became_mql_at__isnull=False)
     if status in Status.values:
         qs = qs.filter(status=status)
     if unassigned:
@@ -173,45 +275,77 @@ def mql_summary(*, now: dt.datetime | None = None, window_days: int = 90) -> Sum
     )
 
 
-def sdr_work(*, user: AbstractUser, today: dt.date | None = None) -> dict[str, list[Lead]]:
-    """An SDR's lists: open MQLs, contact attempts, nurtures due, SQLs still in attempt."""
+# The SDR's lists, each in its order: `(column, descending)`, the last one unique.
+WORK_SECTIONS: dict[str, tuple[tuple[str, bool], ...]] = {
+    # Open MQLs: those past their first-touch SLA first (`late` 0), then the highest scores.
+    "open": (("late", False), ("score", True), ("became_mql_at", False), ("id", False)),
+    "attempting": (("score", True), ("became_mql_at", False), ("id", False)),
+    "nurture_due": (("follow_up_on", False), ("id", False)),
+    "sql_attempting": (("became_sql_at", True), ("id", False)),
+}
+
+
+def sdr_work(
+    *,
+    user: AbstractUser,
+    today: dt.date | None = None,
+    cursors: dict[str, str | None] | None = None,
+    sections: Iterable[str] = WORK_SECTIONS,
+    lead_id: int | None = None,
+    sla_hours: int | None = None,
+    size: int = PAGE_SIZE,
+) -> dict[str, Page]:
+    """An SDR's lists, a page of each of `sections`: open MQLs, contact attempts, nurtures due,
+    SQLs still in attempt. `cursors` pages a list on (a section's `next_cursor`); `lead_id`
+    finds the list one lead is in."""
     today = today or timezone.localdate()
-    mine = _leads().filter(owner=user, stage__in=[Stage.MQL, Stage.SQL])
-    by_priority = ("-score", "became_mql_at", "id")
-    # Open MQLs: those past their first-touch SLA first, then the highest scores.
-    sla = dt.timedelta(hours=StageRules.current().mql_sla_hours)
-    late = Case(When(became_mql_at__lte=timezone.now() - sla, then=Value(0)), default=Value(1))
+    cursors = cursors or {}
+    mine = Lead.objects.filter(owner=user, stage__in=[Stage.MQL, Stage.SQL])
+    if lead_id is not None:
+        mine = mine.filter(pk=lead_id)
+    if sla_hours is None:
+        sla_hours = StageRules.current().mql_sla_hours
+    sla = dt.timedelta(hours=sla_hours)
+    late = Case(
+        When(became_mql_at__lte=timezone.now() - sla, then=Value(0)),
+        default=Value(1),
+        output_field=IntegerField(),
+    )
+    lists = {
+        "open": mine.filter(stage=Stage.MQL, status=Status.OPEN).annotate(late=late),
+        "attempting": mine.filter(stage=Stage.MQL, status=Status.CONTACT_ATTEMPT),
+        "nurture_due": mine.filter(
+            stage=Stage.MQL, status=Status.NURTURING, follow_up_on__lte=today
+        ),
+        "sql_attempting": mine.filter(stage=Stage.SQL, status=Status.CONTACT_ATTEMPT),
+    }
     return {
-        "open": list(
-            mine.filter(stage=Stage.MQL, status=Status.OPEN).order_by(late, *by_priority)[
-                :PAGE_SIZE
-            ]
-        ),
-        "attempting": list(
-            mine.filter(stage=Stage.MQL, status=Status.CONTACT_ATTEMPT).order_by(*by_priority)[
-                :PAGE_SIZE
-            ]
-        ),
-        "nurture_due": list(
-            mine.filter(stage=Stage.MQL, status=Status.NURTURING, follow_up_on__lte=today).order_by(
-                "follow_up_on", "id"
-            )[:PAGE_SIZE]
-        ),
-        "sql_attempting": list(
-            mine.filter(stage=Stage.SQL, status=Status.CONTACT_ATTEMPT).order_by(
-                "-became_sql_at", "id"
-            )[:PAGE_SIZE]
-        ),
+        key: _seek(
+            lists[key],
+            order=WORK_SECTIONS[key],
+            cursor=cursors.get(key),
+            size=size,
+            fields=WORK_FIELDS,
+        )
+        for key in sections
     }
 
 
-def ae_deals(*, user: AbstractUser) -> list[Lead]:
-    """An AE's active SQLs, next meeting first."""
-    return list(
-        _leads()
-        .select_related("sdr")
-        .filter(owner=user, stage=Stage.SQL, status=Status.ACTIVE)
-        .order_by("meeting_at", "id")[:PAGE_SIZE]
+def ae_deals(
+    *,
+    user: AbstractUser,
+    cursor: str | None = None,
+    lead_id: int | None = None,
+    size: int = PAGE_SIZE,
+) -> Page:
+    """An AE's active SQLs, next meeting first (`lead_id`: that one, if it is one of them)."""
+    deals = Lead.objects.filter(owner=user, stage=Stage.SQL, status=Status.ACTIVE)
+    return _seek(
+        deals if lead_id is None else deals.filter(pk=lead_id),
+        order=(("meeting_at", False), ("id", False)),
+        cursor=cursor,
+        size=size,
+        fields=DEAL_FIELDS,
     )
 
 

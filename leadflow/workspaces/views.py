@@ -45,6 +45,7 @@ from stages.services import (
     users_with_role,
 )
 
+from . import rows
 from .actions import ACTIONS, lead_actions
 from .forms import (
     BULK_ACTIONS,
@@ -82,6 +83,8 @@ CHOICES = {
 ORIGINS = ("work", "deals", "lead")
 SUMMARY_KEY = "workspaces:mql-summary"
 SUMMARY_SECONDS = 60
+SDR_LOAD_KEY = "workspaces:sdr-load"
+SDR_LOAD_SECONDS = 10
 NOTIFICATIONS_SHOWN = 100
 WORK_SHORTCUTS = [
     ("a", "Log attempt"),
@@ -90,6 +93,12 @@ WORK_SHORTCUTS = [
     ("d", "Disqualify"),
     ("r", "Reopen a nurture"),
 ]
+# The rows a work list shows at first, and each "Show more" adds.
+LIST_SIZE = selectors.PAGE_SIZE
+WORK_FORMS = rows.forms_for(rows.WORK_ACTIONS)
+DEAL_FORMS = rows.forms_for(rows.DEAL_ACTIONS)
+# The lead the page's action forms are rendered for: none, number 0 (app.js sets the row's).
+FORM_LEAD = {"pk": 0, "name": "", "next_step": ""}
 DEAL_SHORTCUTS = [
     ("n", "Next step"),
     ("w", "Win"),
@@ -117,25 +126,35 @@ def home(request: HttpRequest) -> HttpResponse:
     return redirect(HOME_BY_ROLE[role])
 
 
-def _queue_form(params: QueryDict, reps: Any = None) -> QueueFilterForm:
+def _queue_form(
+    params: QueryDict, reps: Any = None, threshold: int | None = None
+) -> QueueFilterForm:
     params = params.copy()
     params.pop("after", None)
     return QueueFilterForm(
         params,
-        threshold=StageRules.current().mql_threshold,
+        threshold=StageRules.current().mql_threshold if threshold is None else threshold,
         statuses=MQL_STATUSES,
         reps=users_with_role(Role.SDR) if reps is None else reps,
     )
 
 
+def _sdrs_by_load() -> list[Any]:
+    """The SDRs with their load, for the owner filter and the bulk assignment. The load counts
+    every lead each one works: at a million leads that costs more than the rest of the page, and
+    a few seconds of staleness in a list's numbers is harmless (a bulk assignment clears it)."""
+    return cache.get_or_set(SDR_LOAD_KEY, lambda: list(reps_by_load(Role.SDR)), SDR_LOAD_SECONDS)
+
+
 def _queue_context(request: HttpRequest, **extra: Any) -> dict[str, Any]:
-    # The SDRs, with their load: the owner filter and the bulk assignment both list them.
-    reps = list(reps_by_load(Role.SDR))
-    form = _queue_form(request.GET, reps)
+    reps = _sdrs_by_load()
+    threshold = StageRules.current().mql_threshold  # a cache read: once a page
+    form = _queue_form(request.GET, reps, threshold)
     form.is_valid()
     filters = form.filters()
     cursor = request.GET.get("after") or None
     page = selectors.mql_queue(cursor=cursor, **filters)
+    page.items = rows.mql_rows(page.items)
     # The filters without the page: for "back to the start", saving a view and the next link.
     query = form.data.copy()
     for name in list(query):
@@ -153,7 +172,7 @@ def _queue_context(request: HttpRequest, **extra: Any) -> dict[str, Any]:
         "bulk_actions": BULK_ACTIONS,
         "choices": CHOICES,
         "assignees": reps,
-        "threshold": StageRules.current().mql_threshold,
+        "threshold": threshold,
         **extra,
     }
 
@@ -211,6 +230,7 @@ def mql_bulk(request: HttpRequest) -> HttpResponse:
             failed.append(f"{lead}: {'; '.join(exc.problems)}")
     label = BULK_ACTIONS[action].split(" (")[0].lower()
     if done:
+        cache.delete(SDR_LOAD_KEY)
         messages.success(request, f"{label.capitalize()}: {done} lead{pluralize(done)} done.")
     if failed:
         messages.error(
@@ -252,36 +272,91 @@ def saved_view_delete(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("mql_queue")
 
 
-def _work_context(request: HttpRequest, **extra: Any) -> dict[str, Any]:
-    board = selectors.sdr_work(user=request.user)
+def _work_context(
+    request: HttpRequest,
+    failed: dict[str, Any] | None = None,
+    cursors: dict[str, str | None] | None = None,
+    **extra: Any,
+) -> dict[str, Any]:
+    sla_hours = StageRules.current().mql_sla_hours  # a cache read: once a page
+    board = selectors.sdr_work(
+        user=request.user, cursors=cursors, sla_hours=sla_hours, size=LIST_SIZE
+    )
     sections = [
-        {"key": key, "title": title, "hint": hint, "leads": board[key]}
+        {
+            "key": key,
+            "title": title,
+            "hint": hint,
+            "rows": rows.work_rows(
+                board[key].items, section=key, sla_hours=sla_hours, failed=failed
+            ),
+            "next_cursor": board[key].next_cursor,
+            "paged": bool(cursors and cursors.get(key)),
+        }
         for key, title, hint in SECTIONS
     ]
     return {
         "sections": sections,
+        "forms": WORK_FORMS,
+        "form_lead": FORM_LEAD,
         "ae_choices": users_with_role(Role.AE),
         "choices": CHOICES,
         "origin": "work",
-        "sla_hours": StageRules.current().mql_sla_hours,
+        "failed": failed,
         "shortcuts": WORK_SHORTCUTS,
         **extra,
     }
+
+
+def _page_after(request: HttpRequest) -> str | None:
+    """The `after` cursor of a list's next page, as the "Show more" link sends it."""
+    return request.GET.get("after", "")[:200] or None
 
 
 @login_required
 @permission_required("stages.work_lead", raise_exception=True)
 @require_GET
 def my_work(request: HttpRequest) -> HttpResponse:
-    return render(request, "workspaces/work.html", _work_context(request))
+    key, cursor = request.GET.get("section", ""), _page_after(request)
+    if key not in selectors.WORK_SECTIONS or not cursor:
+        return render(request, "workspaces/work.html", _work_context(request))
+    if not request.htmx:  # no script: the whole page, that list from the cursor on
+        return render(
+            request, "workspaces/work.html", _work_context(request, cursors={key: cursor})
+        )
+    sla_hours = StageRules.current().mql_sla_hours
+    board = selectors.sdr_work(
+        user=request.user,
+        cursors={key: cursor},
+        sections=[key],
+        sla_hours=sla_hours,
+        size=LIST_SIZE,
+    )
+    page = board[key]
+    context = {
+        "rows": rows.work_rows(page.items, section=key, sla_hours=sla_hours),
+        "key": key,
+        "next_cursor": page.next_cursor,
+    }
+    return render(request, "workspaces/partials/work_more.html", context)
 
 
-def _deals_context(request: HttpRequest, **extra: Any) -> dict[str, Any]:
-    deals = selectors.ae_deals(user=request.user)
+def _deals_context(
+    request: HttpRequest,
+    failed: dict[str, Any] | None = None,
+    cursor: str | None = None,
+    **extra: Any,
+) -> dict[str, Any]:
+    page = selectors.ae_deals(user=request.user, cursor=cursor, size=LIST_SIZE)
     return {
-        "deals": deals,
+        "deals": rows.deal_rows(page.items, failed=failed),
+        "next_cursor": page.next_cursor,
+        "paged": bool(cursor),
+        "forms": DEAL_FORMS,
+        "form_lead": FORM_LEAD,
         "choices": CHOICES,
         "origin": "deals",
+        "failed": failed,
         "shortcuts": DEAL_SHORTCUTS,
         **extra,
     }
@@ -291,7 +366,12 @@ def _deals_context(request: HttpRequest, **extra: Any) -> dict[str, Any]:
 @permission_required("stages.win_lead", raise_exception=True)
 @require_GET
 def my_deals(request: HttpRequest) -> HttpResponse:
-    return render(request, "workspaces/deals.html", _deals_context(request))
+    cursor = _page_after(request)
+    if not (cursor and request.htmx):
+        return render(request, "workspaces/deals.html", _deals_context(request, cursor=cursor))
+    page = selectors.ae_deals(user=request.user, cursor=cursor, size=LIST_SIZE)
+    context = {"rows": rows.deal_rows(page.items), "key": "deals", "next_cursor": page.next_cursor}
+    return render(request, "workspaces/partials/deal_more.html", context)
 
 
 def _breakdown(result: ScoreResult, lead: Lead) -> list[dict[str, Any]]:
@@ -458,13 +538,21 @@ def _work_row(
     """The row again where it stays, moved to the section it now belongs to, or gone."""
     context = _work_context(request, failed=failed)
     posted = request.POST.get("section", "")
-    section = None
-    for candidate in context["sections"]:
-        for item in candidate["leads"]:
-            if item.pk == lead.pk:
-                section, lead = candidate["key"], item
+    found = [
+        (s["key"], row) for s in context["sections"] for row in s["rows"] if row["pk"] == lead.pk
+    ]
+    if not found:  # past the first page of its list (shown by "Show more"), or out of them all
+        sla_hours = StageRules.current().mql_sla_hours
+        board = selectors.sdr_work(user=request.user, lead_id=lead.pk, sla_hours=sla_hours)
+        found = [
+            (key, row)
+            for key, page in board.items()
+            for row in rows.work_rows(page.items, section=key, sla_hours=sla_hours, failed=failed)
+        ]
+    # Not found: the lead left your lists (another rep's now): its row goes, the toast says why.
+    section, row = found[0] if found else (None, None)
     context.update(
-        lead=lead,
+        rows=[row] if row else [],
         # A failed action leaves the row where it was, its form open with the errors.
         section=posted if failed else section,
         stays=bool(failed) or section == posted,
@@ -477,8 +565,11 @@ def _deal_row(
     request: HttpRequest, lead: Lead, failed: dict[str, Any] | None, status: int
 ) -> HttpResponse:
     context = _deals_context(request, failed=failed)
-    current = next((deal for deal in context["deals"] if deal.pk == lead.pk), None)
-    context.update(lead=current or lead, stays=bool(failed) or current is not None)
+    found = [row for row in context["deals"] if row["pk"] == lead.pk]
+    if not found:
+        page = selectors.ae_deals(user=request.user, lead_id=lead.pk)
+        found = rows.deal_rows(page.items, failed=failed)
+    context.update(rows=found[:1], stays=bool(found))
     return render(request, "workspaces/partials/deal_action.html", context, status=status)
 
 

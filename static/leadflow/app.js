@@ -50,6 +50,54 @@
     });
   });
 
+  // The work lists render each action form once, in a <template> of the page, for lead 0:
+  // opening a row's action copies the form into the row, pointed at the row's lead (its
+  // post address, field ids, hidden section, name and current values).
+  document.addEventListener("toggle", function (event) {
+    var d = event.target;
+    if (!(d instanceof HTMLDetailsElement) || !d.open || !d.dataset.form) return;
+    if (d.querySelector(".pop-panel")) return;
+    var template = document.getElementById("form-" + d.dataset.form);
+    var row = d.closest("tr[data-lead]");
+    if (!template || !row) return;
+    var lead = row.dataset.lead;
+    var panel = template.content.firstElementChild.cloneNode(true);
+    ["id", "for", "aria-describedby"].forEach(function (attr) {
+      panel.querySelectorAll("[" + attr + "]").forEach(function (el) {
+        el.setAttribute(attr, el.getAttribute(attr).replace(/^l0-/, "l" + lead + "-"));
+      });
+    });
+    var form = panel.querySelector("form");
+    ["action", "hx-post"].forEach(function (attr) {
+      var url = form.getAttribute(attr);
+      if (url) form.setAttribute(attr, url.replace("/0/do/", "/" + lead + "/do/"));
+    });
+    var section = row.closest("[data-section]");
+    if (section && form.elements.section) form.elements.section.value = section.dataset.section;
+    if (form.elements.next_step) form.elements.next_step.value = row.dataset.nextStep || "";
+    var name = row.querySelector(".lead-name").textContent;
+    panel.setAttribute("aria-label", panel.getAttribute("aria-label") + name);
+    panel.querySelectorAll("[data-lead-name]").forEach(function (el) { el.textContent = name; });
+    d.append(panel);
+    if (window.htmx) window.htmx.process(panel);
+  }, true);
+
+  // "Show more" puts the cursor on the first row it added, where j and k go on from.
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    var more = event.detail.elt;
+    if (!more.matches || !more.matches("[data-more]")) return;
+    var rows = document.querySelector(more.getAttribute("hx-target"));
+    more.dataset.seen = rows ? rows.querySelectorAll("tr[data-row]").length : 0;
+  });
+  document.addEventListener("htmx:afterSettle", function (event) {
+    var more = event.detail.requestConfig && event.detail.requestConfig.elt;
+    if (!more || !more.matches || !more.matches("[data-more]")) return;
+    var rows = document.querySelector(more.getAttribute("hx-target"));
+    var first = rows && rows.querySelectorAll("tr[data-row]")[Number(more.dataset.seen)];
+    var link = first && first.querySelector("a");
+    if (link) link.focus();
+  });
+
   // Opening a popover puts the cursor in its first field.
   document.addEventListener("toggle", function (event) {
     var d = event.target;

@@ -388,3 +388,37 @@ def test_the_work_list_fits_a_tablet(page, live_server, sdr, ae):
     assert box["x"] >= 0 and box["x"] + box["width"] <= 768
     assert page.evaluate("document.documentElement.scrollWidth") <= 768
     _shot(page, "my_work_tablet")
+
+
+def test_an_sdr_shows_more_of_a_list_and_works_a_row_it_added(page, live_server, sdr, monkeypatch):
+    from leadflow.workspaces import views
+
+    monkeypatch.setattr(views, "LIST_SIZE", 2)
+    leads = [lead_at(Stage.MQL, owner=sdr, **_person(n)) for n in range(4)]
+    _lifelike(leads, hours_apart=3)
+
+    browser_login(page, live_server, "sdr")
+    page.evaluate("window.__sameDocument = true")
+    assert page.locator("#rows-open tr[data-row]").count() == 2
+    assert page.locator("#count-open").inner_text() == "2+"
+    page.locator("#more-open").get_by_role("link", name="Show more").click()
+    page.locator("#rows-open tr[data-row]").nth(3).wait_for()
+    assert page.locator("#more-open a").count() == 0  # the list is all there
+
+    # The cursor is on the first row added: j goes on from it, a opens its attempt form.
+    third = page.locator("#rows-open tr[data-row]").nth(2)
+    assert third.locator("a.lead-name").evaluate("el => el === document.activeElement")
+    page.keyboard.press("j")
+    fourth = page.locator("#rows-open tr[data-row]").nth(3)
+    lead_id = int(fourth.get_attribute("id").removeprefix("row-"))
+    page.keyboard.press("a")
+    channel = fourth.get_by_label("Channel")
+    assert channel.get_attribute("id") == f"l{lead_id}-attempt-channel"
+    name = fourth.locator(".lead-name").inner_text()
+    assert fourth.get_by_role("group", name=f"Log attempt: {name}").is_visible()
+    channel.select_option("social")
+    fourth.get_by_role("button", name="Log attempt").click()
+    page.locator("#rows-attempting").locator(f"#row-{lead_id}").wait_for()
+
+    assert page.evaluate("window.__sameDocument") is True
+    assert Attempt.objects.get(lead_id=lead_id).channel == "social"

@@ -70,8 +70,8 @@ def test_the_next_page_link_continues_after_the_last_row(marketer, client_for):
     cursor = first.context["page"].next_cursor
     second = client.get(reverse("mql_queue"), {"after": cursor})
 
-    first_ids = [lead.pk for lead in first.context["page"].items]
-    second_ids = [lead.pk for lead in second.context["page"].items]
+    first_ids = [row["pk"] for row in first.context["page"].items]
+    second_ids = [row["pk"] for row in second.context["page"].items]
     assert len(first_ids) == PAGE_SIZE
     assert second_ids == [lead.pk for lead in reversed(leads[:3])]
     assert not set(first_ids) & set(second_ids)

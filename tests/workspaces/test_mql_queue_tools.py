@@ -23,7 +23,8 @@ def _fresh_summary():
 
 
 def _emails(response) -> list[str]:
-    return [lead.contact.email for lead in response.context["page"].items]
+    emails = dict(Lead.objects.values_list("pk", "contact__email"))
+    return [emails[row["pk"]] for row in response.context["page"].items]
 
 
 def _mql(email: str, **fields) -> Lead:
@@ -83,8 +84,26 @@ def test_a_backwards_date_range_is_a_form_error(marketer, client_for):
 def test_a_malformed_date_is_a_form_error_not_a_500(marketer, client_for):
     response = client_for(marketer).get(reverse("mql_queue"), {"mql_from": "yesterday'--"})
 
+    html = response.content.decode()
     assert response.status_code == 400
-    assert "Enter a valid date." in response.content.decode()
+    assert "Enter a valid date." in html
+    assert (
+        '<input type="date" name="mql_from" value="yesterday&#x27;--" '
+        'aria-describedby="id_mql_from_error" aria-invalid="true" id="id_mql_from">'
+    ) in html
+
+
+def test_the_filters_show_what_was_chosen(marketer, sdr, client_for):
+    response = client_for(marketer).get(
+        reverse("mql_queue"), {"status": "open", "owner": sdr.pk, "source": 'a"b'}
+    )
+
+    html = response.content.decode()
+    assert '<option value="open" selected>Open</option>' in html
+    assert f'<option value="{sdr.pk}" selected>sdr</option>' in html
+    assert '<option value="" selected>Any score</option>' in html
+    assert '<input type="text" name="source" value="a&quot;b" id="id_source"' in html
+    assert '<select name="status" data-autosubmit="" id="id_status">' in html
 
 
 def test_sorting_by_score_pages_through_ties_without_gaps_or_repeats(marketer, client_for):
@@ -95,7 +114,7 @@ def test_sorting_by_score_pages_through_ties_without_gaps_or_repeats(marketer, c
     cursor = first.context["page"].next_cursor
     second = client.get(reverse("mql_queue"), {"sort": "score", "after": cursor})
 
-    seen = [lead.pk for lead in first.context["page"].items + second.context["page"].items]
+    seen = [row["pk"] for row in first.context["page"].items + second.context["page"].items]
     expected = sorted(
         leads, key=lambda lead: (-(100 + int(lead.contact.email[1:].split("@")[0]) % 3), -lead.pk)
     )

@@ -37,10 +37,10 @@ def test_the_work_list_shows_each_section_with_only_my_leads(sdr, other_sdr, cli
     response = client_for(sdr).get(reverse("my_work"))
 
     html = response.content.decode()
-    sections = {s["key"]: s["leads"] for s in response.context["sections"]}
-    assert sections["open"] == [mine]
-    assert sections["attempting"] == [trying]
-    assert sections["sql_attempting"] == [sourced]
+    sections = {s["key"]: [row["pk"] for row in s["rows"]] for s in response.context["sections"]}
+    assert sections["open"] == [mine.pk]
+    assert sections["attempting"] == [trying.pk]
+    assert sections["sql_attempting"] == [sourced.pk]
     assert "theirs@example.com" not in html
     assert 'id="rows-nurture_due"' in html
 
@@ -287,7 +287,7 @@ def test_the_work_list_costs_the_same_queries_for_5_or_30_rows(
     with django_assert_max_num_queries(WORK_QUERIES):
         response = client.get(reverse("my_work"))
 
-    assert all(len(s["leads"]) == 30 for s in response.context["sections"])
+    assert all(len(s["rows"]) == 30 for s in response.context["sections"])
     with CaptureQueriesContext(connection) as many:
         client.get(reverse("my_work"))
     assert len(many) == len(few)

@@ -8,63 +8,29 @@ from typing import Any
 from django import template
 from django.utils import timezone
 
+from leadflow.workspaces import humanize
 from leadflow.workspaces.forms import ProfileForm
 from stages.models import DisqualifyReason, Stage, Status
-from stages.notifications import SLA_NEAR_SHARE
 from stages.services import LABELS, OWNER_ROLE, PROFILE_FIELDS, reps_by_load
 
 register = template.Library()
-
-_UNITS = [(365 * 86400, "y"), (30 * 86400, "mo"), (7 * 86400, "w"), (86400, "d"), (3600, "h")]
-
-
-def _compact(seconds: float) -> str:
-    seconds = abs(seconds)
-    if seconds < 60:
-        return "now"
-    # Weeks only from two weeks on: "9d" reads better than "1w".
-    for size, unit in _UNITS:
-        if seconds >= size and not (unit == "w" and seconds < 14 * 86400):
-            return f"{round(seconds / size)}{unit}"
-    return f"{round(seconds / 60)}m"
 
 
 @register.filter
 def age(value: dt.datetime | None) -> str:
     """How long ago, compactly: 5m, 3h, 9d, 6w, 4mo, 2y."""
-    if not value:
-        return "—"
-    return _compact((timezone.now() - value).total_seconds())
+    return humanize.age(value)
 
 
 @register.filter
 def relative(value: dt.datetime | dt.date | None) -> str:
     """'in 2d', '3h ago', 'today' (for dates)."""
-    if not value:
-        return "—"
-    if not isinstance(value, dt.datetime):
-        days = (value - timezone.localdate()).days
-        if days == 0:
-            return "today"
-        if days == 1:
-            return "tomorrow"
-        if days == -1:
-            return "yesterday"
-        return f"in {days}d" if days > 0 else f"{-days}d ago"
-    seconds = (value - timezone.now()).total_seconds()
-    text = _compact(seconds)
-    if text == "now":
-        return "now"
-    return f"in {text}" if seconds > 0 else f"{text} ago"
+    return humanize.relative(value)
 
 
 @register.filter
 def is_past(value: dt.datetime | dt.date | None) -> bool:
-    if not value:
-        return False
-    if isinstance(value, dt.datetime):
-        return value < timezone.now()
-    return value < timezone.localdate()
+    return humanize.is_past(value)
 
 
 @register.filter
@@ -116,23 +82,26 @@ def reason_label(value: str) -> str:
 
 @register.filter
 def initials(user: Any) -> str:
-    name = (user.get_full_name() or user.get_username()).strip()
-    parts = name.replace(".", " ").replace("_", " ").split()
-    return "".join(part[0] for part in parts[:2]).upper() or "?"
+    return humanize.initials(user.get_full_name(), user.get_username())
+
+
+def _pk(lead: Any) -> int:
+    """A lead's id, from a model instance or from a row of `leadflow.workspaces.rows`."""
+    return lead["pk"] if isinstance(lead, dict) else lead.pk
 
 
 @register.simple_tag(takes_context=True)
 def action_state(context: template.Context, lead: Any, name: str) -> dict[str, Any]:
     """The bound form of an action that just failed on this lead, to show it open with errors."""
     failed = context.get("failed")
-    if failed and failed["lead"] == lead.pk and failed["name"] == name:
+    if failed and failed["lead"] == _pk(lead) and failed["name"] == name:
         return {"open": True, "form": failed["form"]}
     return {"open": False, "form": None}
 
 
 @register.simple_tag
 def field_id(lead: Any, name: str, field: str) -> str:
-    return f"l{lead.pk}-{name}-{field}"
+    return f"l{_pk(lead)}-{name}-{field}"
 
 
 @register.simple_tag
@@ -157,21 +126,6 @@ def delta(now: int, before: int) -> str:
         return ""
     arrow = "▲" if now > before else "▼"
     return f" · {arrow} {abs(now - before)}"
-
-
-@register.simple_tag
-def sla_state(lead: Any, hours: int) -> dict[str, str] | None:
-    """Where an open MQL stands against its first-touch SLA: overdue, due soon (the last
-    quarter), or time left; None once it was touched."""
-    if lead.stage != Stage.MQL or lead.status != Status.OPEN or not lead.became_mql_at:
-        return None
-    sla = dt.timedelta(hours=hours)
-    left = (lead.became_mql_at + sla - timezone.now()).total_seconds()
-    if left <= 0:
-        return {"kind": "overdue", "text": f"Past SLA by {_compact(left)}"}
-    if left <= sla.total_seconds() * SLA_NEAR_SHARE:
-        return {"kind": "due", "text": f"First touch due in {_compact(left)}"}
-    return {"kind": "ok", "text": f"{_compact(left)} left to first touch"}
 
 
 @register.simple_tag
