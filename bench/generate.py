@@ -7,9 +7,13 @@ referrers, with page views, form fills, identify and alias calls; and a funnel i
 percent of the leads become customers over weeks, with the audit trail of each stage they
 entered.
 
-Events are written in time order, slice by slice over a couple of connections, like the tracking
-API stores them, so a lead's events are spread over the table as they would be in production.
-Secondary indexes of the big tables are dropped for the load and built again once at the end.
+Every row is computed once, in the statement that inserts it: what is shared by many rows (a
+company, a page with its campaign, a browser's address and user agent) is built once in a small
+table and joined, and nothing is updated after it is written. Events are written in time order,
+slice by slice over a couple of connections, like the tracking API stores them, so a lead's
+events are spread over the table as they would be in production. At large sizes the tables are
+loaded without their secondary indexes, unique and foreign keys (two lines of work in parallel,
+since nothing checks one table against another then), and those are built again at the end.
 
 `generate()` takes a libpq connection string; `django_conninfo()` gives the one of Django's
 default database, so a management command (the demo loader, `rescore_bench`) can call it too.
@@ -20,12 +24,14 @@ already happened. The scores are not: a full rescore computes them afterwards.
 from __future__ import annotations
 
 import datetime as dt
+import re
 import secrets
+import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import partial
 
 import psycopg
 
@@ -146,28 +152,48 @@ def generate(
     start = end - dt.timedelta(days=days)
     result = Generated()
     started = time.perf_counter()
-    report = progress or (lambda step, done, total: None)
+    report = _locked(progress or (lambda step, done, total: None))
     params = _params(leads, events, start, end, source_id, sdr_ids, ae_ids, marketer_id, seed)
+    big = leads >= BIG_LEADS
+    tables = [*(_LEAD_TABLES if big else []), *(_EVENT_TABLES if events >= BIG_EVENTS else [])]
     with _connect(conninfo) as conn:
         _session(conn, seed)
-        for name, statement in _PREPARE:
-            report(name, 0, 1)
+        _steps(conn, _PREPARE, params, result, report)
+        rebuild = _indexes_drop(conn, tables)
+        try:
+            if big:
+                # Without their keys, the tables fill in any order: two lines of work, a
+                # connection each (the browsing history, then what needs it; the people, their
+                # audit trail and the anonymous browsers).
+                both = _counting(report, "sessions, people, leads", len(_HISTORY) + len(_PEOPLE))
+                _parallel(
+                    conninfo,
+                    [
+                        lambda c: _steps(c, _HISTORY, params, result, both),
+                        lambda c: _steps(c, _PEOPLE, params, result, both),
+                    ],
+                    seed,
+                )
+            else:
+                # With them, each row's references first, and a browser id met before is
+                # skipped (its unique key is there to say so).
+                skip = "ON CONFLICT DO NOTHING"
+                steps = [
+                    _PEOPLE[0],
+                    _HISTORY[0],
+                    ("visitors", _VISITORS + skip),
+                    ("lead visitors", _VISITORS_LEADS + skip),
+                    _HISTORY[1],
+                    _PEOPLE[1],
+                ]
+                _steps(conn, steps, params, result, report)
             step = time.perf_counter()
-            conn.execute(statement, params)
-            result.steps[name] = time.perf_counter() - step
-            report(name, 1, 1)
-        slices = _slices(conn)
-        big = events >= 500_000
-        with _without_indexes(conn, "tracking_event", enabled=big, progress=report):
-            step = time.perf_counter()
-            _events_write(conninfo, slices, params, seed, report)
+            _events_write(conninfo, _slices(conn), params, seed, report)
             result.steps["events"] = time.perf_counter() - step
-        for name, statement in _FINISH:
-            report(name, 0, 1)
+        finally:
             step = time.perf_counter()
-            conn.execute(statement, params)
-            result.steps[name] = time.perf_counter() - step
-            report(name, 1, 1)
+            _indexes_build(conninfo, rebuild, seed, report)
+            result.steps["indexes"] = time.perf_counter() - step
         row = conn.execute(
             "SELECT (SELECT count(*) FROM bench_gen_lead),"
             " (SELECT sum(n) FROM bench_gen_session),"
@@ -178,13 +204,21 @@ def generate(
         ).fetchone()
         result.leads, result.events, result.visitors, result.transitions = row
         result.contacts = result.leads
-        conn.execute("DROP TABLE IF EXISTS bench_gen_lead, bench_gen_session")
+        conn.execute(f"DROP TABLE IF EXISTS {', '.join(_SCRATCH)}")
+        step = time.perf_counter()
         report("analyze", 0, 1)
-        conn.execute(
-            "ANALYZE people_contact, stages_lead, people_visitor, tracking_event,"
-            " stages_leadtransition"
+        _parallel(
+            conninfo,
+            [
+                lambda c: c.execute("ANALYZE tracking_event"),
+                lambda c: c.execute(
+                    "ANALYZE people_contact, stages_lead, people_visitor, stages_leadtransition"
+                ),
+            ],
+            seed,
         )
         report("analyze", 1, 1)
+        result.steps["analyze"] = time.perf_counter() - step
     result.seconds = time.perf_counter() - started
     return result
 
@@ -223,6 +257,10 @@ def _params(
         "first_names": data.FIRST_NAMES,
         "last_names": data.LAST_NAMES,
         "words": data.COMPANY_WORDS,
+        # The same names as an email address spells them (lower case, letters only).
+        "first_locals": [_local(name) for name in data.FIRST_NAMES],
+        "last_locals": [_local(name) for name in data.LAST_NAMES],
+        "word_locals": [_local(word).replace(".", "") for word in data.COMPANY_WORDS],
         "kinds": data.COMPANY_KINDS,
         "industries": [INDUSTRY_OF_KIND.get(kind, "") for kind in data.COMPANY_KINDS],
         "suffixes": COMPANY_SUFFIXES,
@@ -241,6 +279,8 @@ def _params(
         "paths": [path for path, _ in BROWSING],
         "titles_of_paths": [title for _, title in BROWSING],
         "user_agents": data.USER_AGENTS,
+        # A browser's address and user agent repeat with its number modulo this.
+        "browsers": 250 * len(data.USER_AGENTS),
         "whitepapers": data.WHITEPAPERS,
         "webinars": data.WEBINARS,
         "warm_tracks": TRACK_EVENTS_WARM,
@@ -249,6 +289,10 @@ def _params(
         "salt": secrets.token_hex(2),
         "site": SITE,
     }
+
+
+def _local(name: str) -> str:
+    return re.sub(r"[^a-z.]", "", name.lower())
 
 
 def _session(conn: psycopg.Connection, seed: float) -> None:
@@ -274,70 +318,213 @@ def _connect(conninfo: str) -> psycopg.Connection:
     return psycopg.connect(conninfo, autocommit=True, cursor_factory=psycopg.ClientCursor)
 
 
+def _locked(report: Progress) -> Progress:
+    lock = threading.Lock()
+
+    def locked(step: str, done: int, total: int) -> None:
+        with lock:
+            report(step, done, total)
+
+    return locked
+
+
+def _counting(report: Progress, label: str, total: int) -> Progress:
+    """One progress line for steps that run at the same time: how many are done."""
+    done = 0
+    lock = threading.Lock()
+    report(label, 0, total)
+
+    def counting(step: str, step_done: int, step_total: int) -> None:
+        nonlocal done
+        if step_done == step_total:
+            with lock:
+                done += 1
+                report(label, done, total)
+
+    return counting
+
+
+def _steps(
+    conn: psycopg.Connection,
+    steps: list[tuple[str, str]],
+    params: dict[str, object],
+    result: Generated,
+    report: Progress,
+) -> None:
+    for name, statement in steps:
+        report(name, 0, 1)
+        step = time.perf_counter()
+        conn.execute(statement, params)
+        result.steps[name] = time.perf_counter() - step
+        report(name, 1, 1)
+
+
+def _parallel(
+    conninfo: str, lines: list[Callable[[psycopg.Connection], object]], seed: float
+) -> None:
+    """Run each line of work on a connection of its own, at the same time."""
+
+    def run(numbered: tuple[int, Callable[[psycopg.Connection], object]]) -> None:
+        number, line = numbered
+        with _connect(conninfo) as conn:
+            _session(conn, (seed + number / 1000) % 1)
+            line(conn)
+
+    with ThreadPoolExecutor(len(lines)) as pool:
+        list(pool.map(run, enumerate(lines)))
+
+
 # Each lead: when it first identified (lead n identifies at the n-th share of the period, so ids
-# grow with time as they do in production), whether it is cold (email only), and its final stage.
+# grow with time as they do in production), whether it is cold (email only), its company, its
+# final stage and when it entered each stage, all in one pass (a customer needs weeks: a lead too
+# young for that is still an SQL).
 _GEN_LEAD = """
-DROP TABLE IF EXISTS bench_gen_lead, bench_gen_session;
+DROP TABLE IF EXISTS {scratch};
 CREATE UNLOGGED TABLE bench_gen_lead AS
-SELECT n, cid, lid, t_id, cold, stage, r2, r3, r4, r5,
-    CASE stage
-        WHEN 'mql'
-            THEN (ARRAY['open', 'open', 'contact_attempt', 'nurturing'])[1 + floor(r2 * 4)::int]
-        WHEN 'sql' THEN CASE WHEN r2 < 0.7 THEN 'active' ELSE 'contact_attempt' END
-        ELSE '' END AS status,
-    CASE WHEN stage IN ('sql', 'customer') AND r3 < 0.2
-        THEN (ARRAY['outbound', 'event', 'referral'])[1 + floor(r4 * 3)::int] ELSE 'tracking' END
-        AS source,
-    %(salt)s || to_hex(hashint8(n * 7 + 1)::bigint) || '-' || to_hex(n)
-        AS anon_id,
-    CASE WHEN r5 < 0.8 THEN 'u' || n ELSE '' END AS user_id,
-    1 + floor(random() * 64)::int AS channel
+SELECT w.*, CASE WHEN stage = 'customer'
+        THEN sql_at + (%(end)s::timestamptz - sql_at) * (0.2 + 0.7 * r5) END AS won_at
 FROM (
-    SELECT n, n + (SELECT coalesce(max(id), 0) FROM people_contact) AS cid,
-        n + (SELECT coalesce(max(id), 0) FROM stages_lead) AS lid,
-        %(start)s::timestamptz
-            + make_interval(secs => %(span)s * (n - random()) / %(leads)s) AS t_id,
-        cold, r2, r3, r4, r5,
-        CASE WHEN cold THEN CASE WHEN r1 < 0.04 THEN 'disqualified' ELSE 'lead' END
-            WHEN r1 < %(p_customer)s THEN 'customer'
-            WHEN r1 < %(p_customer)s + %(p_sql)s THEN 'sql'
-            WHEN r1 < %(p_customer)s + %(p_sql)s + %(p_mql)s THEN 'mql'
-            WHEN r1 < %(p_customer)s + %(p_sql)s + %(p_mql)s + %(p_dq)s THEN 'disqualified'
-            ELSE 'lead' END AS stage
-    FROM (SELECT n, random() < %(cold)s AS cold, random() AS r1, random() AS r2, random() AS r3,
-              random() AS r4, random() AS r5
-          FROM generate_series(1, %(leads)s) n) g
-) x;
--- A customer needs weeks: a lead too young for that is still an SQL.
-UPDATE bench_gen_lead SET stage = 'sql', status = 'active'
-WHERE stage = 'customer' AND t_id > %(end)s::timestamptz - interval '21 days';
-ALTER TABLE bench_gen_lead ADD COLUMN mql_at timestamptz, ADD COLUMN sql_at timestamptz,
-    ADD COLUMN won_at timestamptz, ADD COLUMN out_at timestamptz;
-UPDATE bench_gen_lead SET
-    mql_at = CASE WHEN stage IN ('mql', 'sql', 'customer') AND source = 'tracking'
-        THEN t_id + (%(end)s::timestamptz - t_id) * (0.05 + 0.25 * r2) END,
-    out_at = CASE WHEN stage = 'disqualified' THEN t_id + (%(end)s::timestamptz - t_id) * r3 END;
-UPDATE bench_gen_lead SET
-    sql_at = CASE WHEN stage IN ('sql', 'customer')
-        THEN coalesce(mql_at, t_id)
-            + (%(end)s::timestamptz - coalesce(mql_at, t_id)) * (0.1 + 0.3 * r4) END;
-UPDATE bench_gen_lead SET
-    won_at = CASE WHEN stage = 'customer'
-        THEN sql_at + (%(end)s::timestamptz - sql_at) * (0.2 + 0.7 * r5) END;
-CREATE INDEX ON bench_gen_lead (n);
+    SELECT v.*, CASE WHEN stage IN ('sql', 'customer')
+            THEN coalesce(mql_at, t_id)
+                + (%(end)s::timestamptz - coalesce(mql_at, t_id)) * (0.1 + 0.3 * r4) END AS sql_at
+    FROM (
+        SELECT u.*,
+            CASE WHEN stage IN ('mql', 'sql', 'customer') AND source = 'tracking'
+                THEN t_id + (%(end)s::timestamptz - t_id) * (0.05 + 0.25 * r2) END AS mql_at,
+            CASE WHEN stage = 'disqualified'
+                THEN t_id + (%(end)s::timestamptz - t_id) * r3 END AS out_at
+        FROM (
+            SELECT n, cid, lid, t_id, cold, r2, r3, r4, r5,
+                CASE WHEN young THEN 'sql' ELSE stage END AS stage,
+                CASE WHEN young THEN 'active' ELSE CASE stage
+                    WHEN 'mql' THEN (ARRAY['open', 'open', 'contact_attempt', 'nurturing'])
+                        [1 + floor(r2 * 4)::int]
+                    WHEN 'sql' THEN CASE WHEN r2 < 0.7 THEN 'active' ELSE 'contact_attempt' END
+                    ELSE '' END END AS status,
+                CASE WHEN stage IN ('sql', 'customer') AND r3 < 0.2
+                    THEN (ARRAY['outbound', 'event', 'referral'])[1 + floor(r4 * 3)::int]
+                    ELSE 'tracking' END AS source,
+                %(salt)s || to_hex(hashint8(n * 7 + 1)::bigint) || '-' || to_hex(n) AS anon_id,
+                CASE WHEN r5 < 0.8 THEN 'u' || n ELSE '' END AS user_id,
+                1 + floor(random() * 64)::int AS channel,
+                -- A company has several people: company c takes a share that falls with c.
+                floor(power(r2, 1.6) * greatest(60, %(leads)s / 6))::int AS co
+            FROM (
+                SELECT x.*, stage = 'customer'
+                    AND t_id > %(end)s::timestamptz - interval '21 days' AS young
+                FROM (
+                    SELECT n, n + (SELECT coalesce(max(id), 0) FROM people_contact) AS cid,
+                        n + (SELECT coalesce(max(id), 0) FROM stages_lead) AS lid,
+                        %(start)s::timestamptz
+                            + make_interval(secs => %(span)s * (n - random()) / %(leads)s)
+                            AS t_id,
+                        cold, r2, r3, r4, r5,
+                        CASE WHEN cold THEN CASE WHEN r1 < 0.04 THEN 'disqualified' ELSE 'lead' END
+                            WHEN r1 < %(p_customer)s THEN 'customer'
+                            WHEN r1 < %(p_customer)s + %(p_sql)s THEN 'sql'
+                            WHEN r1 < %(p_customer)s + %(p_sql)s + %(p_mql)s THEN 'mql'
+                            WHEN r1 < %(p_customer)s + %(p_sql)s + %(p_mql)s + %(p_dq)s
+                                THEN 'disqualified'
+                            ELSE 'lead' END AS stage
+                    FROM (SELECT n, random() < %(cold)s AS cold, random() AS r1, random() AS r2,
+                              random() AS r3, random() AS r4, random() AS r5
+                          FROM generate_series(1, %(leads)s) n) g
+                ) x
+            ) y
+        ) u
+    ) v
+) w;
 ANALYZE bench_gen_lead;
+-- The companies, once each: word and kind, a suffix, then a number once the suffixes are taken.
+CREATE UNLOGGED TABLE bench_gen_company AS
+SELECT c, word || ' ' || pg_temp.pick(%(kinds)s::text[], hashint8(c * 23))
+        || pg_temp.nth(%(suffixes)s::text[], c / cardinality(%(words)s::text[]))
+        || CASE WHEN c >= pairs THEN ' ' || (c / pairs + 1) ELSE '' END AS company,
+    pg_temp.pick(%(industries)s::text[], hashint8(c * 23)) AS industry,
+    pg_temp.pick(%(countries)s::text[], hashint8(c * 13)) AS country,
+    pg_temp.pick(%(phone_prefixes)s::text[], hashint8(c * 13)) AS phone_prefix,
+    pg_temp.nth(%(word_locals)s::text[], c) || c || pg_temp.pick(%(tlds)s::text[], hashint8(c * 13))
+        AS domain,
+    pg_temp.pick(%(band_lo)s::int[], hashint8(c * 17))
+        + (hashint8(c * 19)::bigint & 65535) %% greatest(1,
+            pg_temp.pick(%(band_hi)s::int[], hashint8(c * 17))
+            - pg_temp.pick(%(band_lo)s::int[], hashint8(c * 17))) AS size
+FROM (SELECT c, pg_temp.nth(%(words)s::text[], c) AS word,
+          cardinality(%(words)s::text[]) * cardinality(%(suffixes)s::text[]) AS pairs
+      FROM generate_series(0, greatest(60, %(leads)s / 6)) c) w;
+ANALYZE bench_gen_company;
+-- The page part of every event's properties and context: by page (0 is the pricing page) and
+-- by channel for the first page of a visit (its campaign and referrer; 0 for the later pages).
+CREATE UNLOGGED TABLE bench_gen_page AS
+SELECT pi, v, title, url, page AS properties,
+    jsonb_build_object('locale', 'en-US',
+        'library', jsonb_build_object('name', 'analytics.js', 'version', 'npm:next-1.70.0'),
+        'page', page)
+    || CASE WHEN v > 0 AND src <> '' THEN jsonb_build_object('campaign',
+        jsonb_build_object('source', src, 'medium', med, 'name', cmp)) ELSE '{{}}'::jsonb END
+        AS context
+FROM (
+    SELECT pi, v, title, src, med, cmp, url, jsonb_build_object('path', path, 'url', url,
+        'title', title, 'referrer', referrer, 'search', search) AS page
+    FROM (
+        SELECT pi, v, path, title, src, med, cmp, search, %(site)s || path || search AS url,
+            CASE WHEN v > 0 THEN ref ELSE %(site)s || '/' END AS referrer
+        FROM (
+            SELECT p.pi, ch.v, ch.src, ch.med, ch.cmp, ch.ref,
+                CASE WHEN p.pi = 0 THEN '/pricing' ELSE (%(paths)s::text[])[p.pi] END AS path,
+                CASE WHEN p.pi = 0 THEN 'Pricing' ELSE (%(titles_of_paths)s::text[])[p.pi] END
+                    AS title,
+                CASE WHEN ch.v > 0 AND ch.src <> ''
+                    THEN '?utm_source=' || ch.src || '&utm_medium=' || ch.med
+                        || '&utm_campaign=' || ch.cmp
+                    ELSE '' END AS search
+            FROM generate_series(0, cardinality(%(paths)s::text[])) p (pi)
+            CROSS JOIN (SELECT v,
+                pg_temp.nth(%(ch_source)s::text[], v - 1) AS src,
+                pg_temp.nth(%(ch_medium)s::text[], v - 1) AS med,
+                pg_temp.nth(%(ch_name)s::text[], v - 1) AS cmp,
+                pg_temp.nth(%(ch_referrer)s::text[], v - 1) AS ref
+                FROM generate_series(0, 64) v) ch
+        ) a
+    ) b
+) c;
+-- A browser's part of the context: its address and user agent.
+CREATE UNLOGGED TABLE bench_gen_browser AS
+SELECT b, jsonb_build_object('ip', '203.0.' || (b %% 250) || '.' || (b * 7 %% 250),
+    'userAgent', pg_temp.nth(%(user_agents)s::text[], b)) AS context
+FROM generate_series(0, %(browsers)s - 1) b;
+-- The visitors who never identify: one visit, or two.
+CREATE UNLOGGED TABLE bench_gen_anon AS
+SELECT v, 'v' || %(salt)s || to_hex(hashint8(v * 7 + 3)::bigint) || '-' || to_hex(v) AS anon,
+    %(start)s::timestamptz + make_interval(secs => %(span)s * random()) AS at,
+    CASE WHEN random() < 0.2
+        THEN %(start)s::timestamptz + make_interval(secs => %(span)s * random()) END AS again
+FROM generate_series(1, %(leads)s * %(anonymous)s) v;
+ANALYZE bench_gen_page, bench_gen_browser;
 """
+_SCRATCH = [
+    "bench_gen_lead",
+    "bench_gen_company",
+    "bench_gen_page",
+    "bench_gen_browser",
+    "bench_gen_anon",
+    "bench_gen_session",
+    "bench_gen_seen",
+]
 
 _CONTACTS = """
 INSERT INTO people_contact (id, email, first_name, last_name, company, job_title, phone, country,
     user_id, traits, seniority, industry, company_size, created_at, updated_at)
 SELECT cid, email, first_name, last_name, company, job_title, phone, country, user_id,
-    jsonb_strip_nulls(jsonb_build_object('email', email, 'firstName', first_name,
-        'lastName', last_name, 'company', nullif(company, ''), 'title', nullif(job_title, ''),
-        'phone', nullif(phone, ''), 'country', nullif(country, ''))),
+    -- (The cold gave their name and email only: their traits need no stripping.)
+    CASE WHEN cold THEN jsonb_build_object('email', email, 'firstName', first_name,
+            'lastName', last_name)
+        ELSE jsonb_strip_nulls(jsonb_build_object('email', email, 'firstName', first_name,
+            'lastName', last_name, 'company', nullif(company, ''), 'title', nullif(job_title, ''),
+            'phone', nullif(phone, ''), 'country', nullif(country, ''))) END,
     seniority, industry, company_size, t_id, t_id
 FROM (
-    SELECT l.cid, l.user_id, l.t_id, f.first_name, f.last_name,
+    SELECT l.cid, l.user_id, l.t_id, l.cold, f.first_name, f.last_name,
         CASE WHEN l.cold THEN '' ELSE co.company END AS company,
         CASE WHEN l.cold THEN '' ELSE t.title END AS job_title,
         CASE WHEN l.cold THEN '' ELSE t.seniority END AS seniority,
@@ -346,38 +533,19 @@ FROM (
         CASE WHEN l.cold THEN '' ELSE co.country END AS country,
         CASE WHEN l.cold OR l.r3 > 0.5 THEN '' ELSE co.phone_prefix || ' '
             || (100000000 + (hashint8(l.n)::bigint & 1073741823) %% 899999999) END AS phone,
-        regexp_replace(lower(f.first_name || '.' || f.last_name), '[^a-z.]', '', 'g')
-            || l.n || '@' || CASE WHEN l.cold OR l.r4 < 0.12
+        f.local || l.n || '@' || CASE WHEN l.cold OR l.r4 < 0.12
                 THEN pg_temp.nth(%(freemail)s::text[], l.n)
                 ELSE co.domain END AS email
     FROM bench_gen_lead l
+    JOIN bench_gen_company co ON co.c = l.co
     CROSS JOIN LATERAL (SELECT
         pg_temp.pick(%(first_names)s::text[], hashint8(l.n * 3)) AS first_name,
-        pg_temp.pick(%(last_names)s::text[], hashint8(l.n * 5)) AS last_name) f
+        pg_temp.pick(%(last_names)s::text[], hashint8(l.n * 5)) AS last_name,
+        pg_temp.pick(%(first_locals)s::text[], hashint8(l.n * 3)) || '.'
+            || pg_temp.pick(%(last_locals)s::text[], hashint8(l.n * 5)) AS local) f
     CROSS JOIN LATERAL (SELECT
         pg_temp.pick(%(titles)s::text[], hashint8(l.n * 11)) AS title,
         pg_temp.pick(%(seniorities)s::text[], hashint8(l.n * 11)) AS seniority) t
-    CROSS JOIN LATERAL (
-        -- A company has several people: company c takes a share that falls with c.
-        -- Word and kind, a suffix, then a number once the suffixes are taken.
-        SELECT c, w.word || ' ' || pg_temp.pick(%(kinds)s::text[], hashint8(c * 23))
-                || pg_temp.nth(%(suffixes)s::text[], c / cardinality(w.words))
-                || CASE WHEN c >= w.pairs
-                    THEN ' ' || (c / w.pairs + 1) ELSE '' END AS company,
-            pg_temp.pick(%(industries)s::text[], hashint8(c * 23)) AS industry,
-            pg_temp.pick(%(countries)s::text[], hashint8(c * 13)) AS country,
-            pg_temp.pick(%(phone_prefixes)s::text[], hashint8(c * 13)) AS phone_prefix,
-            regexp_replace(lower(w.word), '[^a-z]', '', 'g') || c
-                || pg_temp.pick(%(tlds)s::text[], hashint8(c * 13)) AS domain,
-            pg_temp.pick(%(band_lo)s::int[], hashint8(c * 17))
-                + (hashint8(c * 19)::bigint & 65535) %% greatest(1,
-                    pg_temp.pick(%(band_hi)s::int[], hashint8(c * 17))
-                    - pg_temp.pick(%(band_lo)s::int[], hashint8(c * 17))) AS size
-        FROM (SELECT floor(power(l.r2, 1.6) * greatest(60, %(leads)s / 6))::int AS c) cc
-        CROSS JOIN LATERAL (SELECT %(words)s::text[] AS words,
-            cardinality(%(words)s::text[]) * cardinality(%(suffixes)s::text[]) AS pairs,
-            pg_temp.nth(%(words)s::text[], cc.c) AS word) w
-    ) co
 ) p
 ORDER BY cid;
 SELECT setval(pg_get_serial_sequence('people_contact', 'id'), (SELECT max(id) FROM people_contact));
@@ -395,7 +563,7 @@ SELECT lid, cid, stage, status, source,
         WHEN stage = 'sql' AND status = 'contact_attempt' THEN sdr
         WHEN stage IN ('sql', 'customer') THEN ae END,
     CASE WHEN stage IN ('sql', 'customer') AND status <> 'contact_attempt' THEN sdr END,
-    0, 0, 0, NULL,
+    0, 0, 0, seen.last_event,
     CASE WHEN stage = 'sql' AND status = 'active'
         THEN %(end)s::timestamptz
             + make_interval(days => 1 + floor(r3 * 14)::int, hours => 9 + floor(r4 * 8)::int) END,
@@ -414,6 +582,8 @@ SELECT lid, cid, stage, status, source,
     CASE WHEN ch.med <> '' THEN ch.med WHEN ch.ref <> '' THEN 'organic' ELSE 'none' END,
     ch.cmp, t_id
 FROM bench_gen_lead l
+-- When its browser last sent something: the last event of its last visit.
+JOIN bench_gen_seen seen USING (n)
 CROSS JOIN LATERAL (SELECT
     pg_temp.nth(%(sdrs)s::bigint[], l.n) AS sdr,
     pg_temp.nth(%(aes)s::bigint[], l.n) AS ae,
@@ -454,158 +624,130 @@ ORDER BY 10;
 # Sessions, in time order: kind 0 an anonymous visitor who never identifies, 1 the session in
 # which a lead identifies (a form), 2 another visit of a lead (before it identified: anonymous,
 # its history attached later; after: with its user id), 3 a hot lead's buying visit (pricing,
-# then a white paper or a demo request) shortly before it qualified.
+# then a white paper or a demo request) shortly before it qualified. Each carries what its
+# events need of its lead, so that writing them joins nothing big.
 _SESSIONS = """
+-- (Sorting seven million visits in memory rather than on disk halves the step.)
+SET work_mem = '1GB';
 CREATE UNLOGGED TABLE bench_gen_session AS
-SELECT row_number() OVER (ORDER BY at) AS sid, * FROM (
-    SELECT 0 AS kind, NULL::bigint AS ln, v AS who,
-        %(start)s::timestamptz + make_interval(secs => %(span)s * random()) AS at,
+WITH base AS MATERIALIZED (
+    SELECT 0 AS kind, a.v AS who, s.at,
         CASE WHEN random() < 0.7 THEN 1 ELSE 2 + floor(random() * 3)::int END AS n,
-        1 + floor(random() * 64)::int AS channel
-    FROM generate_series(1, %(leads)s * %(anonymous)s) v
-    CROSS JOIN LATERAL generate_series(1, CASE WHEN random() < 0.2 + 0 * v THEN 2 ELSE 1 END) k
+        1 + floor(random() * 64)::int AS channel,
+        NULL::bigint AS lid, NULL::bigint AS cid, a.anon, '' AS uid, false AS after,
+        false AS warm
+    FROM bench_gen_anon a
+    CROSS JOIN LATERAL (SELECT a.at UNION ALL SELECT a.again WHERE a.again IS NOT NULL) s (at)
     UNION ALL
-    SELECT 1, n, n, t_id - interval '2 minutes', 3 + floor(random() * 4)::int, channel
+    SELECT 1, n, t_id - interval '2 minutes', 3 + floor(random() * 4)::int, channel,
+        lid, cid, anon_id, user_id, false, cold OR stage <> 'lead'
     FROM bench_gen_lead
     UNION ALL
-    SELECT 3, n, n, mql_at - make_interval(mins => 30 + floor(random() * 600)::int), 5, 1
+    SELECT 3, n, mql_at - make_interval(mins => 30 + floor(random() * 600)::int), 5, 1,
+        lid, cid, anon_id, user_id, false, cold OR stage <> 'lead'
     FROM bench_gen_lead WHERE mql_at IS NOT NULL
-) s;
-INSERT INTO bench_gen_session
-SELECT (SELECT max(sid) FROM bench_gen_session) + row_number() OVER (ORDER BY at), *
-FROM (
-    SELECT 2 AS kind, l.n AS ln, l.n AS who,
-        CASE WHEN random() < 0.3
-            THEN greatest(%(start)s::timestamptz,
-                          l.t_id - make_interval(secs => %(span)s * 0.15 * random()))
-            ELSE l.t_id + (%(end)s::timestamptz - l.t_id) * random() END AS at,
-        1 + floor(-ln(1 - random()) * 3)::int AS n,
-        1 + floor(random() * 64)::int AS channel
+), more AS (
+    SELECT 2 AS kind, l.n AS who, g.at, g.n, g.channel, l.lid, l.cid, l.anon_id, l.user_id,
+        g.at > l.t_id, l.cold OR l.stage <> 'lead'
+    FROM bench_gen_lead l
+    JOIN LATERAL (SELECT
+            CASE WHEN random() < 0.3
+                THEN greatest(%(start)s::timestamptz,
+                              l.t_id - make_interval(secs => %(span)s * 0.15 * random()))
+                ELSE l.t_id + (%(end)s::timestamptz - l.t_id) * random() END AS at,
+            1 + floor(-ln(1 - random()) * 3)::int AS n,
+            1 + floor(random() * 64)::int AS channel
+        OFFSET 0) g ON true
     -- Older leads had more time to come back: the owner is skewed to low n (older). The mean
     -- of n is 1 + 1 / (e^(1/3) - 1), about 3.53 events a visit.
-    FROM (SELECT 1 + floor(%(leads)s * power(random(), 1.3))::bigint AS owner
+    JOIN (SELECT 1 + floor(%(leads)s * power(random(), 1.3))::bigint AS owner
           FROM generate_series(1, greatest(0,
-              (%(events)s - (SELECT sum(n) FROM bench_gen_session)) / 3.53)::bigint) g
-          OFFSET 0) g
-    JOIN bench_gen_lead l ON l.n = g.owner
+              (%(events)s - (SELECT sum(n) FROM base)) / 3.53)::bigint) g
+          OFFSET 0) o ON o.owner = l.n
+)
+SELECT row_number() OVER (ORDER BY at) AS sid, * FROM (
+    SELECT * FROM base UNION ALL SELECT * FROM more
 ) s;
--- One time order over all kinds: sid follows the time.
-CREATE UNLOGGED TABLE bench_gen_session2 AS
-SELECT row_number() OVER (ORDER BY at) AS sid, kind, ln, who, at, n, channel FROM bench_gen_session;
-DROP TABLE bench_gen_session;
-ALTER TABLE bench_gen_session2 RENAME TO bench_gen_session;
 CREATE INDEX ON bench_gen_session (sid);
 ANALYZE bench_gen_session;
+-- When each lead's browser was first and last seen, and its last event.
+CREATE UNLOGGED TABLE bench_gen_seen AS
+SELECT who AS n, min(at) AS first, max(at) AS last,
+    max(at + make_interval(secs => (n - 1) * 47 + (sid %% 40) + 0.4)) AS last_event
+FROM bench_gen_session WHERE kind > 0 GROUP BY who;
+ANALYZE bench_gen_seen;
+RESET work_mem;
+"""
+
+# Every browser once, first and last seen as its visits say: the leads', the others'.
+_VISITORS_LEADS = """
+INSERT INTO people_visitor (anonymous_id, contact_id, first_seen_at, last_seen_at)
+SELECT l.anon_id, l.cid, s.first, s.last FROM bench_gen_lead l JOIN bench_gen_seen s USING (n)
+"""
+_VISITORS = """
+INSERT INTO people_visitor (anonymous_id, contact_id, first_seen_at, last_seen_at)
+SELECT anon, NULL, least(at, again), greatest(at, again) FROM bench_gen_anon
 """
 
 # The events of the sessions sid in [lo, hi): every column as the tracking API stores it.
 _EVENTS = """
 INSERT INTO tracking_event (source_id, message_id, type, name, url, properties, context,
     anonymous_id, user_id, extra, lead_id, occurred_at, received_at)
-SELECT %(source)s, 'ajs-next-' || md5(%(salt)s || s.sid || '-' || k), e.type, e.name,
-    CASE WHEN e.type = 'page' THEN e.url ELSE '' END,
-    CASE WHEN e.type = 'page' THEN jsonb_build_object('path', e.path, 'url', e.url,
-            'title', e.title, 'referrer', e.referrer, 'search', e.search)
-        WHEN e.type = 'track' THEN e.props ELSE '{}'::jsonb END,
-    jsonb_build_object('ip', '203.0.' || (s.who %% 250) || '.' || (s.who * 7 %% 250),
-        'userAgent', pg_temp.nth(%(user_agents)s::text[], s.who),
-        'locale', 'en-US',
-        'library', jsonb_build_object('name', 'analytics.js', 'version', 'npm:next-1.70.0'),
-        'page', jsonb_build_object('path', e.path, 'url', e.url, 'title', e.title,
-            'referrer', e.referrer, 'search', e.search))
-        || CASE WHEN k = 1 AND ch.src <> '' THEN jsonb_build_object('campaign',
-            jsonb_build_object('source', ch.src, 'medium', ch.med, 'name', ch.cmp))
-            ELSE '{}'::jsonb END,
-    CASE WHEN s.kind = 0
-        THEN 'v' || %(salt)s || to_hex(hashint8(s.who * 7 + 3)::bigint) || '-' || to_hex(s.who)
-        ELSE l.anon_id END,
-    CASE WHEN s.kind = 3 OR (s.kind = 2 AND s.at > l.t_id) OR (s.kind = 1 AND k >= s.n - 1)
-        THEN coalesce(l.user_id, '') ELSE '' END,
-    CASE WHEN e.type = 'identify' THEN jsonb_build_object('traits', c.traits)
-        WHEN e.type = 'alias' THEN jsonb_build_object('previousId', l.anon_id)
+SELECT %(source)s, 'ajs-next-' || md5(%(salt)s || s.sid || '-' || k), e.type,
+    CASE
+        WHEN e.type = 'page' THEN p.title
+        WHEN e.type <> 'track' THEN ''
+        WHEN s.kind = 3 AND s.sid %% 3 = 0 THEN 'Demo Requested'
+        WHEN s.kind = 3 THEN 'Whitepaper Downloaded'
+        WHEN s.kind = 1 AND s.warm AND s.sid %% 3 = 0 THEN 'Whitepaper Downloaded'
+        WHEN s.kind = 1 THEN (ARRAY['Newsletter Subscribed', 'Webinar Registered'])[1 + s.sid %% 2]
+        ELSE pg_temp.pick(%(warm_tracks)s::text[], hashint8(s.sid * 43 + k))
+        END,
+    CASE WHEN e.type = 'page' THEN p.url ELSE '' END,
+    CASE WHEN e.type = 'page' THEN p.properties
+        WHEN e.type = 'track' THEN jsonb_build_object(
+            'plan', (ARRAY['free', 'pro', 'pro', 'enterprise'])[1 + s.sid %% 4],
+            'title', pg_temp.nth(%(whitepapers)s::text[], s.sid))
         ELSE '{}'::jsonb END,
-    l.lid, s.at + make_interval(secs => (k - 1) * 47 + (s.sid %% 40)),
+    b.context || p.context,
+    s.anon,
+    CASE WHEN s.kind = 3 OR (s.kind = 2 AND s.after) OR (s.kind = 1 AND k >= s.n - 1)
+        THEN s.uid ELSE '' END,
+    CASE WHEN e.type = 'identify' THEN jsonb_build_object('traits',
+            (SELECT c.traits FROM people_contact c WHERE c.id = s.cid))
+        WHEN e.type = 'alias' THEN jsonb_build_object('previousId', s.anon)
+        ELSE '{}'::jsonb END,
+    s.lid, s.at + make_interval(secs => (k - 1) * 47 + (s.sid %% 40)),
     s.at + make_interval(secs => (k - 1) * 47 + (s.sid %% 40) + 0.4)
 FROM bench_gen_session s
-LEFT JOIN bench_gen_lead l ON l.n = s.ln
-LEFT JOIN people_contact c ON c.id = l.cid AND s.kind = 1
 CROSS JOIN LATERAL generate_series(1, s.n) k
-CROSS JOIN LATERAL (SELECT
-    pg_temp.nth(%(ch_source)s::text[], s.channel - 1) AS src,
-    pg_temp.nth(%(ch_medium)s::text[], s.channel - 1) AS med,
-    pg_temp.nth(%(ch_name)s::text[], s.channel - 1) AS cmp,
-    pg_temp.nth(%(ch_referrer)s::text[], s.channel - 1) AS ref) ch
 CROSS JOIN LATERAL (SELECT
     -- What the k-th event of the session is.
     CASE
         WHEN s.kind = 1 AND k = s.n THEN 'identify'
-        WHEN s.kind = 1 AND k = s.n - 1 AND l.user_id <> '' AND s.sid %% 10 = 0 THEN 'alias'
+        WHEN s.kind = 1 AND k = s.n - 1 AND s.uid <> '' AND s.sid %% 10 = 0 THEN 'alias'
         WHEN s.kind = 1 AND k = s.n - 1 THEN 'track'
         WHEN s.kind = 3 AND k = 5 THEN 'track'
         WHEN s.kind = 2 AND k > 1 AND hashint8(s.sid * 31 + k) %% 6 = 0 THEN 'track'
         ELSE 'page' END AS type,
-    CASE WHEN s.kind = 3 AND k BETWEEN 2 AND 4 THEN '/pricing'
-        -- Leads that stay leads rarely look at pricing; the others (and the cold) more often.
-        WHEN s.kind = 2 AND l.stage = 'lead' AND NOT l.cold
-            AND hashint8(s.sid * 37 + k) %% 40 = 0 THEN '/pricing'
-        WHEN s.kind = 2 AND (l.cold OR l.stage <> 'lead')
-            AND hashint8(s.sid * 37 + k) %% 9 = 0 THEN '/pricing'
-        ELSE pg_temp.pick(%(paths)s::text[], hashint8(s.sid * 41 + k)) END AS path,
-    pg_temp.pick(%(titles_of_paths)s::text[], hashint8(s.sid * 41 + k)) AS ptitle
-) pick
-CROSS JOIN LATERAL (SELECT pick.type,
-    pick.path,
-    CASE WHEN pick.path = '/pricing' THEN 'Pricing' ELSE pick.ptitle END AS title,
-    %(site)s || pick.path || CASE WHEN k = 1 AND ch.src <> ''
-        THEN '?utm_source=' || ch.src || '&utm_medium=' || ch.med || '&utm_campaign=' || ch.cmp
-        ELSE '' END AS url,
-    CASE WHEN k = 1 AND ch.src <> ''
-        THEN '?utm_source=' || ch.src || '&utm_medium=' || ch.med || '&utm_campaign=' || ch.cmp
-        ELSE '' END AS search,
-    CASE WHEN k = 1 THEN ch.ref ELSE %(site)s || '/' END AS referrer,
-    CASE
-        WHEN pick.type = 'page'
-            THEN CASE WHEN pick.path = '/pricing' THEN 'Pricing' ELSE pick.ptitle END
-        WHEN pick.type <> 'track' THEN ''
-        WHEN s.kind = 3 AND s.sid %% 3 = 0 THEN 'Demo Requested'
-        WHEN s.kind = 3 THEN 'Whitepaper Downloaded'
-        WHEN s.kind = 1 AND (l.cold OR l.stage <> 'lead') AND s.sid %% 3 = 0
-            THEN 'Whitepaper Downloaded'
-        WHEN s.kind = 1 THEN (ARRAY['Newsletter Subscribed', 'Webinar Registered'])[1 + s.sid %% 2]
-        ELSE pg_temp.pick(%(warm_tracks)s::text[], hashint8(s.sid * 43 + k))
-        END AS name,
-    jsonb_build_object('plan', (ARRAY['free', 'pro', 'pro', 'enterprise'])[1 + s.sid %% 4],
-        'title', pg_temp.nth(%(whitepapers)s::text[], s.sid)) AS props
+    -- Which page it is on (0 is the pricing page). Leads that stay leads rarely look at
+    -- pricing; the others (and the cold) more often.
+    CASE WHEN s.kind = 3 AND k BETWEEN 2 AND 4 THEN 0
+        WHEN s.kind = 2 AND hashint8(s.sid * 37 + k) %% CASE WHEN s.warm THEN 9 ELSE 40 END = 0
+            THEN 0
+        ELSE 1 + (hashint8(s.sid * 41 + k) & 65535) %% cardinality(%(paths)s::text[]) END AS pi,
+    -- Only the first page of a visit has a campaign and an outside referrer.
+    CASE WHEN k = 1 THEN s.channel ELSE 0 END AS v
 ) e
+JOIN bench_gen_page p ON p.pi = e.pi AND p.v = e.v
+JOIN bench_gen_browser b ON b.b = s.who %% %(browsers)s
 WHERE s.sid >= %(lo)s AND s.sid < %(hi)s
 """
 
-_VISITORS = """
-INSERT INTO people_visitor (anonymous_id, contact_id, first_seen_at, last_seen_at)
-SELECT anon_id, cid, t_id - interval '2 minutes', t_id FROM bench_gen_lead
-UNION ALL
-SELECT 'v' || %(salt)s || to_hex(hashint8(who * 7 + 3)::bigint) || '-' || to_hex(who), NULL,
-    min(at), max(at)
-FROM bench_gen_session WHERE kind = 0 GROUP BY who
-ON CONFLICT (anonymous_id) DO NOTHING;
-UPDATE people_visitor v SET first_seen_at = x.first, last_seen_at = x.last
-FROM (SELECT l.anon_id, min(s.at) AS first, max(s.at) AS last FROM bench_gen_session s
-      JOIN bench_gen_lead l ON l.n = s.ln GROUP BY l.anon_id) x
-WHERE v.anonymous_id = x.anon_id;
-UPDATE stages_lead ld SET last_event_at = x.last
-FROM (SELECT l.lid, max(s.at + make_interval(secs => (s.n - 1) * 47 + (s.sid %% 40) + 0.4)) AS last
-      FROM bench_gen_session s JOIN bench_gen_lead l ON l.n = s.ln GROUP BY l.lid) x
-WHERE ld.id = x.lid;
-"""
-
-_PREPARE = [
-    ("people", _GEN_LEAD),
-    ("contacts", _CONTACTS),
-    ("leads", _LEADS),
-    ("transitions", _TRANSITIONS),
-    ("sessions", _SESSIONS),
-]
-_FINISH = [("visitors", _VISITORS)]
+# The order of work: what the others need first, then two lines at a time (see `generate`).
+_PREPARE = [("people", _GEN_LEAD.format(scratch=", ".join(_SCRATCH)))]
+_HISTORY = [("sessions", _SESSIONS), ("leads", _LEADS), ("lead visitors", _VISITORS_LEADS)]
+_PEOPLE = [("contacts", _CONTACTS), ("transitions", _TRANSITIONS), ("visitors", _VISITORS)]
 
 
 def _slices(conn: psycopg.Connection) -> list[tuple[int, int, int]]:
@@ -613,12 +755,13 @@ def _slices(conn: psycopg.Connection) -> list[tuple[int, int, int]]:
     total_sessions = conn.execute("SELECT count(*) FROM bench_gen_session").fetchone()[0]
     bounds = [1 + total_sessions * i // SLICES for i in range(SLICES + 1)]
     bounds[-1] = total_sessions + 1
-    rows = conn.execute(
-        "SELECT sum(n) FILTER (WHERE sid < b.hi AND sid >= b.lo) FROM bench_gen_session,"
-        " unnest(%s::bigint[], %s::bigint[]) AS b(lo, hi) GROUP BY b.lo ORDER BY b.lo",
-        [bounds[:-1], bounds[1:]],
-    ).fetchall()
-    return [(bounds[i], bounds[i + 1], int(rows[i][0] or 0)) for i in range(SLICES)]
+    events = dict(
+        conn.execute(
+            "SELECT width_bucket(sid, %s::bigint[]), sum(n) FROM bench_gen_session GROUP BY 1",
+            [bounds[:-1]],
+        ).fetchall()
+    )
+    return [(bounds[i], bounds[i + 1], int(events.get(i + 1) or 0)) for i in range(SLICES)]
 
 
 def _events_write(
@@ -636,6 +779,8 @@ def _events_write(
         lo, hi, events = piece
         with _connect(conninfo) as conn:
             _session(conn, (seed + lo / 1e6) % 1)
+            # Hash joins to the small tables keep the sessions' order: events in time order.
+            conn.execute("SET enable_mergejoin = off")
             conn.execute(_EVENTS, {**params, "lo": lo, "hi": hi})
         return events
 
@@ -646,39 +791,63 @@ def _events_write(
             report("events", done, total)
 
 
-@contextmanager
-def _without_indexes(
-    conn: psycopg.Connection, table: str, *, enabled: bool, progress: Progress
-) -> Iterator[None]:
-    """Drop the table's secondary indexes and its unique and foreign keys for a bulk load, and
-    build them again after it (one sort each instead of millions of random inserts)."""
-    if not enabled:
-        yield
+# Tables loaded without their secondary indexes, unique and foreign keys (one sort each
+# afterwards instead of millions of random inserts and a key check a row), from these sizes.
+BIG_LEADS = 50_000
+BIG_EVENTS = 500_000
+_LEAD_TABLES = ["people_contact", "stages_lead", "stages_leadtransition", "people_visitor"]
+_EVENT_TABLES = ["tracking_event"]
+
+
+def _indexes_drop(conn: psycopg.Connection, tables: list[str]) -> list[list[str]]:
+    """Drop the tables' secondary indexes and their unique and foreign keys; return the
+    statements that build them again, in two rounds (the keys that refer to others last)."""
+    rounds: list[list[str]] = [[], []]
+    for table in tables:
+        constraints = conn.execute(
+            "SELECT conname, contype, pg_get_constraintdef(oid) FROM pg_constraint"
+            " WHERE conrelid = %s::regclass AND contype IN ('u', 'f') ORDER BY contype DESC",
+            [table],
+        ).fetchall()
+        indexes = conn.execute(
+            "SELECT i.indexname, i.indexdef FROM pg_indexes i WHERE i.tablename = %s"
+            " AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conname = i.indexname"
+            " AND c.conrelid = %s::regclass)",
+            [table, table],
+        ).fetchall()
+        for name, _, _ in constraints:
+            conn.execute(f'ALTER TABLE {table} DROP CONSTRAINT "{name}"')
+        for name, _ in indexes:
+            conn.execute(f'DROP INDEX "{name}"')
+        rounds[0] += [definition for _, definition in indexes]
+        for name, kind, definition in constraints:
+            add = f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {definition}'
+            rounds[kind == "f"].append(add)
+    return rounds
+
+
+def _indexes_build(conninfo: str, rounds: list[list[str]], seed: float, report: Progress) -> None:
+    """Run the statements `_indexes_drop` returned, round by round, two at a time."""
+    total = sum(len(statements) for statements in rounds)
+    if not total:
         return
-    constraints = conn.execute(
-        "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint"
-        " WHERE conrelid = %s::regclass AND contype IN ('u', 'f') ORDER BY contype DESC",
-        [table],
-    ).fetchall()
-    indexes = conn.execute(
-        "SELECT i.indexname, i.indexdef FROM pg_indexes i WHERE i.tablename = %s"
-        " AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conname = i.indexname"
-        " AND c.conrelid = %s::regclass)",
-        [table, table],
-    ).fetchall()
-    for name, _ in constraints:
-        conn.execute(f'ALTER TABLE {table} DROP CONSTRAINT "{name}"')
-    for name, _ in indexes:
-        conn.execute(f'DROP INDEX "{name}"')
-    try:
-        yield
-    finally:
-        steps = len(constraints) + len(indexes)
-        progress("indexes", 0, steps)
+    done = 0
+    report("indexes", 0, total)
+    lock = threading.Lock()
+
+    def build(queue: list[str], conn: psycopg.Connection) -> None:
+        nonlocal done
         conn.execute("SET max_parallel_maintenance_workers = 2")
-        for done, (_, definition) in enumerate(indexes, 1):
-            conn.execute(definition)
-            progress("indexes", done, steps)
-        for done, (name, definition) in enumerate(reversed(constraints), len(indexes) + 1):
-            conn.execute(f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {definition}')
-            progress("indexes", done, steps)
+        while True:
+            with lock:
+                if not queue:
+                    return
+                statement = queue.pop()
+            conn.execute(statement)
+            with lock:
+                done += 1
+                report("indexes", done, total)
+
+    for statements in rounds:
+        work = partial(build, list(reversed(statements)))
+        _parallel(conninfo, [work, work], seed)

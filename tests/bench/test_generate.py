@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from django.db import connection
 
+from bench import generate as generator
 from bench.generate import django_conninfo, generate
 from leadflow.people.models import Contact, Visitor
 from leadflow.tracking.models import Event, WriteKey
@@ -13,10 +14,34 @@ from stages.models import Lead, LeadTransition
 LEADS, EVENTS = 400, 8000
 
 
-@pytest.fixture
-def generated(transactional_db, make_user):
+_KEYS = """
+    SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid) FROM pg_constraint
+    WHERE conrelid::regclass::text IN ('people_contact', 'stages_lead', 'stages_leadtransition',
+        'people_visitor', 'tracking_event')
+    UNION ALL
+    SELECT tablename, indexname, indexdef FROM pg_indexes
+    WHERE tablename IN ('people_contact', 'stages_lead', 'stages_leadtransition',
+        'people_visitor', 'tracking_event')
+    ORDER BY 1, 2, 3
+"""
+
+
+def _keys() -> list[tuple[str, str, str]]:
+    with connection.cursor() as cursor:
+        cursor.execute(_KEYS)
+        return cursor.fetchall()
+
+
+# Small sizes keep every key while they write; large ones (here forced) load without them and
+# build them again at the end, in two parallel lines of work: the same data either way.
+@pytest.fixture(params=["keys kept", "bulk"])
+def generated(request, transactional_db, make_user, monkeypatch):
     # The generator writes through its own connections: the rows must be committed for it, and
     # a transactional test flushes them afterwards.
+    if request.param == "bulk":
+        monkeypatch.setattr(generator, "BIG_LEADS", 1)
+        monkeypatch.setattr(generator, "BIG_EVENTS", 1)
+    keys = _keys()
     source = WriteKey.objects.create(name="Benchmark")
     sdr, ae = make_user("sdr", "sdr"), make_user("ae", "ae")
     result = generate(
@@ -28,6 +53,7 @@ def generated(transactional_db, make_user):
         ae_ids=[ae.pk],
         seed=0.1,
     )
+    assert _keys() == keys
     return result
 
 
@@ -127,3 +153,31 @@ def test_a_leads_history_before_it_identified_is_anonymous_but_attached(generate
 def test_events_are_stored_in_about_the_order_they_happened(generated):
     # Ids follow time within a slice of sessions: the correlation is strong.
     assert _one("SELECT corr(id, extract(epoch FROM occurred_at)) > 0.9 FROM tracking_event")
+
+
+def test_browsers_are_first_and_last_seen_at_their_first_and_last_visit(generated):
+    # A browser is seen from the start of its first visit to the start of its last (its
+    # events follow within the visit); a lead's last event is the last one it received.
+    assert (
+        _one(
+            """
+        SELECT count(*) FROM people_visitor v
+        JOIN (SELECT anonymous_id, min(occurred_at) AS first, max(occurred_at) AS last
+              FROM tracking_event GROUP BY anonymous_id) e USING (anonymous_id)
+        WHERE e.first >= v.first_seen_at AND e.first < v.first_seen_at + interval '1 minute'
+            AND e.last >= v.last_seen_at AND e.last < v.last_seen_at + interval '2 hours'
+        """
+        )
+        == Visitor.objects.count()
+    )
+    assert (
+        _one(
+            """
+        SELECT count(*) FROM stages_lead l
+        JOIN (SELECT lead_id, max(received_at) AS last FROM tracking_event GROUP BY lead_id) e
+            ON e.lead_id = l.id
+        WHERE l.last_event_at = e.last
+        """
+        )
+        == LEADS
+    )
