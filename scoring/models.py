@@ -292,12 +292,18 @@ class RescoreRun(models.Model):
     # Lead id bounds [lo, hi) of each chunk, and the indexes of the chunks done.
     bounds = ArrayField(models.BigIntegerField(), default=list)
     done = ArrayField(models.PositiveIntegerField(), default=list)
+    # The first pass, before the chunks: page bounds [lo, hi) of the events table for each
+    # slice of it (the last one runs to the end of the table), and the indexes of those done.
+    slices = ArrayField(models.BigIntegerField(), default=list)
+    slices_done = ArrayField(models.PositiveIntegerField(), default=list)
     qualified = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
+        # Every score write asks whether a rescore as of a later time exists.
+        indexes = [models.Index(fields=["as_of"], name="rescorerun_as_of")]
 
     def __str__(self) -> str:
         return f"Rescore #{self.pk} ({self.get_reason_display()})"
@@ -305,6 +311,10 @@ class RescoreRun(models.Model):
     @property
     def chunks(self) -> int:
         return max(len(self.bounds) - 1, 0)
+
+    @property
+    def slice_count(self) -> int:
+        return max(len(self.slices) - 1, 0)
 
     def rules_as_engine(self) -> list[engine.Rule]:
         return [engine.Rule(**spec) for spec in self.rules]

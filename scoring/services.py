@@ -1,9 +1,10 @@
 """Writes of the scoring engine: recompute scores after events, rescore everyone after a rule
 change or as time passes, and qualify the leads that meet the MQL rule.
 
-Scores are written by one set-based statement (`scoring.sql`) whether for the few leads of a
-burst of events or for a chunk of every lead; `lead_explain` computes the same numbers in Python,
-contribution by contribution, for the lead page.
+Scores are written by one set-based statement (`scoring.sql`) for the few leads of a burst of
+events, and by two passes for everyone (slices of the events table, then chunks of leads: see
+`rescore_start`); `lead_explain` computes the same numbers in Python, contribution by
+contribution, for the lead page.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from redis.exceptions import RedisError
 
 from leadflow.tracking.models import Event
 from stages.models import FIT_FIELDS, Lead, Stage, StageRules
-from stages.services import TransitionError, lead_qualify
+from stages.services import TransitionError, lead_qualify, leads_qualify_bulk
 
 from . import engine, sql
 from .models import RescoreRun, ScoringRule
@@ -84,12 +85,13 @@ def scores_write(
     rules: list[engine.Rule],
     now: dt.datetime,
     only_changed: bool = False,
+    partials: str | None = None,
 ) -> int:
     """Write the scores of these leads as of `now` in one statement; return how many changed.
 
     A queryset-level update of the score fields only: it never overwrites a stage or an owner
     that a person changed while it ran, and flags MQLs that no longer meet the MQL rule as
-    cooling (they stay MQLs).
+    cooling (they stay MQLs). `only_changed` and `partials`: see `sql.scores_update`.
     """
     statement, params = sql.scores_update(
         rules,
@@ -97,12 +99,13 @@ def scores_write(
         now=now,
         mql=_mql_rule(StageRules.current()),
         only_changed=only_changed,
+        partials=partials,
     )
     with transaction.atomic(), connection.cursor() as cursor:
         _jit_off(cursor)
         # A chunk groups its events by lead in memory; the default work_mem would spill to disk.
         cursor.execute("SET LOCAL work_mem = '256MB'")
-        if leads.ids is None:
+        if leads.ids is None and partials is None:
             # A range of leads is a band of the events table (ids, hence leads, grow with time):
             # a bitmap scan reads each of its pages once, in file order, where an index scan
             # jumps between them for every lead and reads most pages many times over.
@@ -142,19 +145,30 @@ def _qualifiable(leads: QuerySet[Lead], stage_rules: StageRules) -> QuerySet[Lea
     return leads
 
 
-def leads_qualify(leads: QuerySet[Lead]) -> int:
-    """Qualify, through the state machine, those of these leads that meet the MQL rule.
+# Past this many leads to qualify at once (a rule change), `leads_qualify_bulk` does it in a few
+# statements a batch instead of a transaction and ~18 ms a lead through the state machine.
+QUALIFY_BULK_MIN = 20
 
-    One `lead_qualify` per lead, in a transaction of its own as a person's would be: conditions,
-    permissions, audit and assignment all apply, and the rows its receivers lock (the day
-    rollup of the reports) are held for one lead at a time.
+
+def leads_qualify(leads: QuerySet[Lead]) -> int:
+    """Qualify those of these leads that meet the MQL rule, as the state machine would.
+
+    A few (a burst of events): one `lead_qualify` per lead, in a transaction of its own as a
+    person's would be, so the rows its receivers lock (the day rollup of the reports) are held
+    for one lead at a time. Many (a rule change): `leads_qualify_bulk`, the same outcome in
+    batches.
     """
     stage_rules = StageRules.current()
     if not stage_rules.auto_qualify:
         return 0
     qualified = 0
     with _jit_off_in_session():
-        for lead in _qualifiable(leads, stage_rules).select_related("contact").order_by("pk"):
+        candidates = _qualifiable(leads, stage_rules).order_by("pk")
+        few = list(candidates.select_related("contact")[: QUALIFY_BULK_MIN + 1])
+        if len(few) > QUALIFY_BULK_MIN:
+            ids = candidates.values_list("pk", flat=True)
+            return len(leads_qualify_bulk(lead_ids=ids, by="scoring"))
+        for lead in few:
             try:
                 # It checks the conditions again on this snapshot: a lead they rule out fails
                 # here, before any write.
@@ -287,56 +301,165 @@ def _lead_bounds(chunks: int) -> list[int]:
     return sorted({*cuts[:-1], cuts[-1] + 1})
 
 
+# Pages of the events table (8 kB each) below which a slice is not worth its own task.
+SLICE_MIN_PAGES = 4096
+
+
+def _event_slices(count: int) -> list[int]:
+    """Page numbers cutting the events table into about `count` slices [lo, hi) of equal size
+    (at least one, if it has pages). The last slice runs on to the end: pages added since."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_relation_size(%s) / current_setting('block_size')::bigint",
+            [Event._meta.db_table],
+        )
+        pages = cursor.fetchone()[0]
+    if not pages:
+        return []
+    count = max(1, min(count, pages // SLICE_MIN_PAGES))
+    return [pages * n // count for n in range(count + 1)]
+
+
 def rescore_create(
     *, reason: str, by: AbstractBaseUser | AnonymousUser | None = None, chunks: int | None = None
 ) -> RescoreRun:
-    """Record a rescore of every lead with the active rules, cut into chunks of lead ids."""
-    return RescoreRun.objects.create(
+    """Record a rescore of every lead with the active rules, cut into chunks of lead ids, and
+    (with behaviour rules) its first pass into slices of the events table, with the table the
+    slices fill for the chunks; it goes with this transaction if it rolls back."""
+    rules = rules_active()
+    chunks = chunks or settings.SCORING_RESCORE_CHUNKS
+    bounds = _lead_bounds(chunks)
+    behaviour = any(rule.kind == engine.BEHAVIOUR for rule in rules)
+    run = RescoreRun.objects.create(
         reason=reason,
         started_by=by if getattr(by, "is_authenticated", False) else None,
         as_of=timezone.now(),
-        rules=[dataclasses.asdict(rule) for rule in rules_active()],
-        bounds=_lead_bounds(chunks or settings.SCORING_RESCORE_CHUNKS),
+        rules=[dataclasses.asdict(rule) for rule in rules],
+        bounds=bounds,
+        slices=_event_slices(chunks) if bounds and behaviour else [],
     )
+    # The partials of runs that never finished (a worker lost for good) go after a day.
+    since = timezone.now() - dt.timedelta(seconds=PROGRESS_TIMEOUT)
+    for stale in RescoreRun.objects.filter(finished_at__isnull=True, created_at__lt=since):
+        _partials_drop(stale.pk)
+    if run.slice_count:
+        with connection.cursor() as cursor:
+            for statement in sql.partials_create(
+                rules, table=sql.partials_table(run.pk), bounds=bounds
+            ):
+                cursor.execute(statement)
+    return run
 
 
 def rescore_start(
     *, reason: str, by: AbstractBaseUser | AnonymousUser | None = None, chunks: int | None = None
 ) -> RescoreRun:
-    """Rescore every lead with the active rules, in chunks of lead ids that the workers run in
-    parallel once this transaction commits. Follow it with `rescore_progress(run.pk)`.
+    """Rescore every lead with the active rules once this transaction commits: the workers
+    aggregate the slices of the events table in parallel, then score the chunks of leads in
+    parallel. Follow it with `rescore_progress(run.pk)`.
+
+    Each page of the events is read once, in file order, by one slice (a lead's events are
+    spread over the whole table, so a chunk of leads reading its own events read most pages);
+    each lead is written only if its scores change (or were older than its last event).
     """
     run = rescore_create(reason=reason, by=by, chunks=chunks)
 
     def enqueue() -> None:
         from celery import group
 
-        from .tasks import rescore_chunk
+        from .tasks import rescore_slice
 
         # As of the commit of the rules it read: a task for a burst of events that started
         # before it may have read the old rules, and a later one reads these.
         run.as_of = timezone.now()
         RescoreRun.objects.filter(pk=run.pk).update(as_of=run.as_of)
         cache.set(PROGRESS_KEY.format(run.pk), 0, PROGRESS_TIMEOUT)
-        if run.chunks:
-            group(rescore_chunk.si(run.pk, n) for n in range(run.chunks)).apply_async()
+        if run.slice_count:
+            group(rescore_slice.si(run.pk, n) for n in range(run.slice_count)).apply_async()
         else:
-            _rescore_finish(run.pk)
+            _chunks_enqueue(run)
 
     transaction.on_commit(enqueue)
     return run
 
 
-def rescore_chunk(*, run_id: int, index: int) -> int:
-    """Score one chunk of a rescore and qualify who now meets the MQL rule. Idempotent."""
+def _chunks_enqueue(run: RescoreRun) -> None:
+    from celery import group
+
+    from .tasks import rescore_chunk
+
+    if run.chunks:
+        group(rescore_chunk.si(run.pk, n) for n in range(run.chunks)).apply_async()
+    else:
+        _rescore_finish(run.pk)
+
+
+def rescore_slice(*, run_id: int, index: int) -> None:
+    """Aggregate one slice of the events table for a rescore, per lead, into its partials
+    table; the last slice done queues the chunks. Idempotent."""
     run = RescoreRun.objects.get(pk=run_id)
-    leads = sql.Leads(lo=run.bounds[index], hi=run.bounds[index + 1])
+    if run.finished_at or index in run.slices_done:
+        return
+    last = index + 1 == run.slice_count
+    statement, params = sql.partials_insert(
+        run.rules_as_engine(),
+        table=sql.partials_table(run.pk),
+        blocks=(run.slices[index], None if last else run.slices[index + 1]),
+        leads=sql.Leads(lo=run.bounds[0], hi=run.bounds[-1]),
+        now=run.as_of,
+    )
     started = time.perf_counter()
+    with transaction.atomic(), connection.cursor() as cursor:
+        _jit_off(cursor)
+        cursor.execute("SET LOCAL work_mem = '256MB'")
+        cursor.execute(statement, params)
+        rows = cursor.rowcount
+        # Marked in the same transaction as its rows: a second delivery of the slice finds
+        # the mark of the first (waiting for its commit if need be) and rolls its own back.
+        cursor.execute(
+            f"UPDATE {RescoreRun._meta.db_table} SET slices_done = array_append(slices_done, %s)"
+            " WHERE id = %s AND NOT (%s = ANY(slices_done))"
+            " RETURNING cardinality(slices_done), cardinality(done)",
+            [index, run.pk, index],
+        )
+        row = cursor.fetchone()
+        if row is None:
+            transaction.set_rollback(True)
+            return
+    logger.info(
+        "rescore %s slice %s: %s partials in %.2f s",
+        run.pk,
+        index,
+        rows,
+        time.perf_counter() - started,
+    )
+    cache.set(PROGRESS_KEY.format(run.pk), row[0] + row[1], PROGRESS_TIMEOUT)
+    if row[0] == run.slice_count:
+        transaction.on_commit(lambda: _chunks_enqueue(run))
+
+
+def rescore_chunk(*, run_id: int, index: int) -> int:
+    """Score one chunk of a rescore and qualify who now meets the MQL rule. Idempotent.
+
+    It reads the partials of its leads once every slice is done (as the workers run it),
+    else their events.
+    """
+    run = RescoreRun.objects.get(pk=run_id)
+    if run.finished_at:
+        return 0  # a second delivery: the partials are gone, and the scores written
+    leads = sql.Leads(lo=run.bounds[index], hi=run.bounds[index + 1])
+    sliced = run.slice_count and len(run.slices_done) == run.slice_count
+    started = time.perf_counter()
+    if sliced:
+        # A new table has no statistics: the plan would take its rows for a few hundred.
+        with connection.cursor() as cursor:
+            cursor.execute(f"ANALYZE {sql.partials_partition(sql.partials_table(run.pk), index)}")
     written = scores_write(
         leads=leads,
         rules=run.rules_as_engine(),
         now=run.as_of,
-        only_changed=run.reason == RescoreRun.Reason.DECAY,
+        only_changed=True,
+        partials=sql.partials_table(run.pk) if sliced else None,
     )
     scored = time.perf_counter()
     qualified = leads_qualify(Lead.objects.filter(pk__gte=leads.lo, pk__lt=leads.hi))
@@ -354,30 +477,44 @@ def rescore_chunk(*, run_id: int, index: int) -> int:
         cursor.execute(
             f"UPDATE {RescoreRun._meta.db_table}"
             " SET done = array_append(done, %s), qualified = qualified + %s"
-            " WHERE id = %s AND NOT (%s = ANY(done)) RETURNING cardinality(done)",
+            " WHERE id = %s AND NOT (%s = ANY(done))"
+            " RETURNING cardinality(done), cardinality(slices_done)",
             [index, qualified, run.pk, index],
         )
         row = cursor.fetchone()
     if row is not None:
-        cache.set(PROGRESS_KEY.format(run.pk), row[0], PROGRESS_TIMEOUT)
+        cache.set(PROGRESS_KEY.format(run.pk), row[0] + row[1], PROGRESS_TIMEOUT)
         if row[0] == run.chunks:
             _rescore_finish(run.pk)
     return qualified
 
 
 def _rescore_finish(run_id: int) -> None:
-    RescoreRun.objects.filter(pk=run_id, finished_at__isnull=True).update(
-        finished_at=timezone.now()
-    )
+    with transaction.atomic():
+        RescoreRun.objects.filter(pk=run_id, finished_at__isnull=True).update(
+            finished_at=timezone.now()
+        )
+        _partials_drop(run_id)
+
+
+def _partials_drop(run_id: int) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP TABLE IF EXISTS {sql.partials_table(run_id)}")
 
 
 def rescore_progress(run_id: int) -> dict[str, Any]:
-    """How far a rescore is: chunks done of total, and whether it finished (for a progress bar)."""
+    """How far a rescore is: steps (slices of the events, then chunks of leads) done of total,
+    and whether it finished (for a progress bar)."""
     done = cache.get(PROGRESS_KEY.format(run_id))
-    run = RescoreRun.objects.only("bounds", "done", "finished_at").get(pk=run_id)
-    if done is None or run.finished_at:
-        done = len(run.done)
-    return {"done": done, "total": run.chunks, "finished": run.finished_at is not None}
+    run = RescoreRun.objects.only("bounds", "done", "slices", "slices_done", "finished_at").get(
+        pk=run_id
+    )
+    total = run.slice_count + run.chunks
+    if run.finished_at:
+        done = total
+    elif done is None:
+        done = len(run.slices_done) + len(run.done)
+    return {"done": done, "total": total, "finished": run.finished_at is not None}
 
 
 def scores_decay() -> RescoreRun | None:

@@ -12,11 +12,17 @@ the sum of decay weights of its awards, the time of its first award (once per le
 of its few matching events (once per period, grouped by period per lead afterwards). The float
 operations are the engine's, in the same order, so the two agree to float summation order (see
 `ScoreState` for the rounding rule).
+
+A full rescore splits that pass in two, because a lead's events are spread over the whole events
+table: `partials_insert` aggregates one slice of the table's pages per lead (each page read once,
+in file order), and `scores_update(partials=...)` combines a chunk of leads' partial aggregates
+(sums, minima, concatenated times) into the same scores.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -28,13 +34,18 @@ from stages.models import FIT_FIELDS, Lead
 
 from . import engine
 from .free_mail import FREE_MAIL_DOMAINS
+from .models import RescoreRun
 
 EVENTS = Event._meta.db_table
 LEADS = Lead._meta.db_table
+RUNS = RescoreRun._meta.db_table
 CONTACTS = Contact._meta.db_table
 
 # The origin (scheme and host) of a folded URL, when it has one: a path rule skips it.
 _ORIGIN = "([a-z][a-z0-9+.-]*://[^/?#]*)?"
+# An aggregate concatenating float8[] (migration scoring 0004): the times of a once-per-period
+# rule, gathered by slices of the events, put together per lead.
+ARRAY_CAT = "scoring_float8_array_cat"
 _REGEX_SPECIAL = re.compile(r"([\\^$.|?*+()\[\]{}])")
 
 
@@ -216,27 +227,41 @@ def _sum_by_group(rules: list[engine.Rule], values: dict[int, str], p: _Params, 
     return " + ".join(terms) if terms else f"0{cast}"
 
 
-def _behaviour_ctes(rules: list[engine.Rule], leads: Leads, now: str, p: _Params) -> list[str]:
-    """CTEs ending in `beh(lead_id, b)`: the unrounded behaviour score of each lead with events.
+@dataclass
+class _Behaviour:
+    """How the behaviour rules read the events: the derived columns and conditions of one pass
+    over them, one aggregate (or a few) per rule, and each rule's term over those aggregates.
 
-    One GROUP BY lead over the events: per rule, the count or the sum of the decay weights of
-    its matching events (every time), the first time (once per lead), or the times themselves
-    (once per period: few, and grouped by period per lead afterwards, so that the events are
-    read and aggregated once whatever the rules).
+    Each aggregate is (column, over the events, combining partial results of that same
+    aggregate over disjoint sets of events, its type), so that the events may be aggregated in
+    slices and the slices combined (`partials_insert`, `partials_scores_update`).
     """
+
+    columns: _Columns
+    conditions: list[str]
+    aggregates: list[tuple[str, str, str, str]]
+    terms: dict[int, str]
+
+
+def _behaviour(rules: list[engine.Rule], now: str, p: _Params) -> _Behaviour:
     columns = _Columns(p)
     conditions = [_event_condition(rule, columns, p) for rule in rules]
     aggregates, terms = [], {}
     for n, rule in enumerate(rules):
         hit = f"c{n}"
         if rule.frequency == engine.EVERY and not rule.decays:
-            aggregates.append(f"count(*) FILTER (WHERE {hit}) AS n{n}")
+            # An integer per slice (a lead's events in it): their sum is a bigint, not the
+            # numeric that a sum of bigints would be.
+            aggregates.append((f"n{n}", f"count(*) FILTER (WHERE {hit})", f"sum(n{n})", "integer"))
             x = f"coalesce(agg.n{n}, 0)::float8"
         elif rule.frequency == engine.EVERY:
-            aggregates.append(f"sum({_weight(rule, 'ts', now, p)}) FILTER (WHERE {hit}) AS w{n}")
+            weight = _weight(rule, "ts", now, p)
+            aggregates.append(
+                (f"w{n}", f"sum({weight}) FILTER (WHERE {hit})", f"sum(w{n})", "float8")
+            )
             x = f"coalesce(agg.w{n}, 0::float8)"
         elif rule.frequency == engine.ONCE:
-            aggregates.append(f"min(ts) FILTER (WHERE {hit}) AS t{n}")
+            aggregates.append((f"t{n}", f"min(ts) FILTER (WHERE {hit})", f"min(t{n})", "float8"))
             if rule.decays:
                 # Not coalesce(): greatest() skips a NULL, so a missing award would weigh 1.
                 weight = _weight(rule, f"agg.t{n}", now, p)
@@ -244,7 +269,14 @@ def _behaviour_ctes(rules: list[engine.Rule], leads: Leads, now: str, p: _Params
             else:
                 x = f"(agg.t{n} IS NOT NULL)::int::float8"
         elif rule.frequency == engine.PERIOD:
-            aggregates.append(f"array_agg(ts) FILTER (WHERE {hit}) AS a{n}")
+            aggregates.append(
+                (
+                    f"a{n}",
+                    f"array_agg(ts) FILTER (WHERE {hit})",
+                    f"{ARRAY_CAT}(a{n})",
+                    "float8[]",
+                )
+            )
             length = p(rule.period_days * engine.DAY, "::float8")
             period = f"floor((t - {p(engine.PERIOD_ANCHOR, '::float8')}) / {length})"
             weight = _weight(rule, "first", now, p) if rule.decays else "1::float8"
@@ -255,30 +287,65 @@ def _behaviour_ctes(rules: list[engine.Rule], leads: Leads, now: str, p: _Params
         else:
             raise ValueError(f"unknown frequency {rule.frequency!r}")
         terms[rule.id] = _clamp(f"{p(rule.points, '::float8')} * {x}", rule.max_points, p)
-    hits = ", ".join(f"{cond} AS c{n}" for n, cond in enumerate(conditions))
+    return _Behaviour(columns, conditions, aggregates, terms)
+
+
+def _events_pass(b: _Behaviour, where: str) -> str:
+    """The events of `where`, grouped by lead: each matching event's rules, aggregated."""
+    hits = ", ".join(f"{cond} AS c{n}" for n, cond in enumerate(b.conditions))
+    # Each OFFSET 0 keeps its query apart: the inner one computes each derived column once per
+    # event, the middle one each rule's condition once per event. The grouping by lead then
+    # holds the lead, the time and one flag per rule: narrow rows that fit a hash table in
+    # memory, where the wide derived columns had to be sorted first.
+    return (
+        f"SELECT lead_id{''.join(f', {sql} AS {name}' for name, sql, _, _ in b.aggregates)}"
+        f" FROM (SELECT e.lead_id, e.ts, {hits} FROM ("
+        f"SELECT e.lead_id, date_part('epoch', e.occurred_at) AS ts{b.columns.select()}"
+        f" FROM {EVENTS} e WHERE {where} OFFSET 0) e OFFSET 0) m"
+        f" WHERE {' OR '.join(f'c{n}' for n in range(len(b.conditions)))} GROUP BY lead_id"
+    )
+
+
+def _behaviour_ctes(rules: list[engine.Rule], leads: Leads, now: str, p: _Params) -> list[str]:
+    """CTEs ending in `beh(lead_id, b)`: the unrounded behaviour score of each lead with events.
+
+    One GROUP BY lead over the events: per rule, the count or the sum of the decay weights of
+    its matching events (every time), the first time (once per lead), or the times themselves
+    (once per period: few, and grouped by period per lead afterwards, so that the events are
+    read and aggregated once whatever the rules).
+    """
+    b = _behaviour(rules, now, p)
     return [
-        # Each OFFSET 0 keeps its query apart: the inner one computes each derived column once
-        # per event, this one each rule's condition once per event. The grouping by lead then
-        # holds the lead, the time and one flag per rule: narrow rows that fit a hash table in
-        # memory, where the wide derived columns had to be sorted first.
-        f"m AS (SELECT e.lead_id, e.ts, {hits} FROM ("
-        f"SELECT e.lead_id, date_part('epoch', e.occurred_at) AS ts{columns.select()}"
-        f" FROM {EVENTS} e WHERE {leads.where('e.lead_id', p)} OFFSET 0) e OFFSET 0)",
-        "agg AS (SELECT lead_id"
-        + "".join(f", {a}" for a in aggregates)
-        + f" FROM m WHERE {' OR '.join(f'c{n}' for n in range(len(rules)))} GROUP BY lead_id)",
-        f"beh AS (SELECT agg.lead_id, {_sum_by_group(rules, terms, p, '::float8')} AS b FROM agg)",
+        f"agg AS ({_events_pass(b, leads.where('e.lead_id', p))})",
+        f"beh AS (SELECT agg.lead_id, {_sum_by_group(rules, b.terms, p, '::float8')} AS b"
+        " FROM agg)",
     ]
 
 
 def _scores_ctes(
-    rules: list[engine.Rule], *, leads: Leads, now: dt.datetime, p: _Params
+    rules: list[engine.Rule],
+    *,
+    leads: Leads,
+    now: dt.datetime,
+    p: _Params,
+    partials: str | None = None,
 ) -> list[str]:
-    """CTEs ending in `s(id, behaviour, fit)`: the rounded scores of `leads` as of `now`."""
+    """CTEs ending in `s(id, behaviour, fit)`: the rounded scores of `leads` as of `now`, from
+    their events, or from the `partials` table that `partials_insert` filled for them."""
     behaviour = [rule for rule in rules if rule.kind == engine.BEHAVIOUR]
     fit = [rule for rule in rules if rule.kind == engine.FIT]
     now_ts = p(now.timestamp(), "::float8")
-    ctes = _behaviour_ctes(behaviour, leads, now_ts, p) if behaviour else []
+    if behaviour and partials:
+        b = _behaviour(behaviour, now_ts, p)
+        combined = "".join(f", {combine} AS {name}" for name, _, combine, _ in b.aggregates)
+        ctes = [
+            f"agg AS (SELECT lead_id{combined} FROM {partials}"
+            f" WHERE {leads.where('lead_id', p)} GROUP BY lead_id)",
+            f"beh AS (SELECT agg.lead_id, {_sum_by_group(behaviour, b.terms, p, '::float8')} AS b"
+            " FROM agg)",
+        ]
+    else:
+        ctes = _behaviour_ctes(behaviour, leads, now_ts, p) if behaviour else []
     b = "coalesce(beh.b, 0::float8)" if behaviour else "0::float8"
     fit_terms = {
         rule.id: f"CASE WHEN {_fit_condition(rule, p)} THEN "
@@ -286,8 +353,9 @@ def _scores_ctes(
         for rule in fit
     }
     join = "LEFT JOIN beh ON beh.lead_id = l.id" if behaviour else ""
+    # Materialized: the update reads each score several times (to compare, then to write).
     ctes.append(
-        f"s AS (SELECT l.id, floor({b} + 0.5::float8)::int AS behaviour,"
+        f"s AS MATERIALIZED (SELECT l.id, floor({b} + 0.5::float8)::int AS behaviour,"
         f" ({_sum_by_group(fit, fit_terms, p, '::int')})::int AS fit"
         f" FROM {LEADS} l JOIN {CONTACTS} c ON c.id = l.contact_id {join}"
         f" WHERE {leads.where('l.id', p)})"
@@ -312,16 +380,20 @@ def scores_update(
     now: dt.datetime,
     mql: MqlRule,
     only_changed: bool = False,
+    partials: str | None = None,
 ) -> tuple[str, dict[str, Any]]:
     """An UPDATE that scores `leads` with `rules` as of `now` and flags cooling MQLs.
 
-    A lead scored as of a later time than `now` (by a newer task or rescore) is left alone, so
-    that of two computations the newer one stands whatever order they commit in. With
-    `only_changed`, leads whose scores and flag stay the same are not written (no new row
-    versions for a periodic decay pass).
+    A lead scored as of a later time than `now` (by a newer task or rescore) is left alone, and
+    so is every lead once a full rescore as of a later time exists (it read rules as new as
+    these or newer, and scores every lead), so that of two computations the newer one stands
+    whatever order they commit in. With `only_changed`, leads whose scores and flag stay the
+    same are not written (no new row versions, no index entries) unless their score is older
+    than their last event: their stored score is the one computed, and the sweep of stale
+    scores must not take them. `partials`: the behaviour from that table of the rescore.
     """
     p = _Params()
-    ctes = _scores_ctes(list(rules), leads=leads, now=now, p=p)
+    ctes = _scores_ctes(list(rules), leads=leads, now=now, p=p, partials=partials)
     meets = [f"s.behaviour + s.fit >= {p(mql.threshold)}"]
     if mql.min_behaviour is not None:
         meets.append(f"s.behaviour >= {p(mql.min_behaviour)}")
@@ -331,8 +403,9 @@ def scores_update(
     cooling = f"(l.stage = 'mql' AND NOT ({' AND '.join(meets)}))"
     as_of = p(now)
     changed = (
-        f" AND (l.behaviour_score, l.fit_score, l.is_cooling)"
-        f" IS DISTINCT FROM (s.behaviour, s.fit, {cooling})"
+        f" AND ((l.behaviour_score, l.fit_score, l.score, l.is_cooling)"
+        f" IS DISTINCT FROM (s.behaviour, s.fit, s.behaviour + s.fit, {cooling})"
+        f" OR l.scored_at IS NULL OR l.scored_at < l.last_event_at)"
         if only_changed
         else ""
     )
@@ -343,5 +416,60 @@ def scores_update(
         # The leads again on the target: else it is read whole, to join with a few of its rows.
         f" FROM s WHERE l.id = s.id AND {leads.where('l.id', p)}"
         f" AND (l.scored_at IS NULL OR l.scored_at <= {as_of}){changed}"
+        f" AND NOT EXISTS (SELECT FROM {RUNS} WHERE as_of > {as_of})"
     )
     return sql, p.values
+
+
+# -- a full rescore in two passes: the events by slices of the table, then leads by chunks --
+
+
+def partials_table(run_id: int) -> str:
+    return f"scoring_rescore_{int(run_id)}"
+
+
+def partials_partition(table: str, chunk: int) -> str:
+    """The partition of `table` that holds the partials of chunk number `chunk`."""
+    return f"{table}_{int(chunk)}"
+
+
+def partials_create(rules: Iterable[engine.Rule], *, table: str, bounds: list[int]) -> list[str]:
+    """Statements creating the table of a rescore's partial behaviour aggregates: a row per lead
+    and slice of the events, unlogged (rebuilt by running the rescore again, never needed after
+    it), one partition per chunk of leads [bounds[n], bounds[n + 1])."""
+    behaviour = [rule for rule in rules if rule.kind == engine.BEHAVIOUR]
+    b = _behaviour(behaviour, "0", _Params())
+    columns = "".join(f", {name} {kind}" for name, _, _, kind in b.aggregates)
+    statements = [
+        f"CREATE UNLOGGED TABLE {table} (lead_id bigint NOT NULL{columns})"
+        " PARTITION BY RANGE (lead_id)"
+    ]
+    for n, (lo, hi) in enumerate(itertools.pairwise(bounds)):
+        statements.append(
+            f"CREATE UNLOGGED TABLE {partials_partition(table, n)} PARTITION OF {table}"
+            f" FOR VALUES FROM ({int(lo)}) TO ({int(hi)})"
+        )
+    return statements
+
+
+def partials_insert(
+    rules: Iterable[engine.Rule],
+    *,
+    table: str,
+    blocks: tuple[int, int | None],
+    leads: Leads,
+    now: dt.datetime,
+) -> tuple[str, dict[str, Any]]:
+    """An INSERT of the partial behaviour aggregates, per lead among `leads`, of the events
+    stored in the table's pages [blocks[0], blocks[1]) (None: to the end): each page of the
+    events is read once by one slice, in file order, whatever the leads its rows belong to."""
+    p = _Params()
+    behaviour = [rule for rule in rules if rule.kind == engine.BEHAVIOUR]
+    b = _behaviour(behaviour, p(now.timestamp(), "::float8"), p)
+    lo, hi = blocks
+    where = f"e.ctid >= {p(f'({int(lo)},0)')}::tid"
+    if hi is not None:
+        where += f" AND e.ctid < {p(f'({int(hi)},0)')}::tid"
+    where += f" AND {leads.where('e.lead_id', p)}"
+    names = ", ".join(name for name, _, _, _ in b.aggregates)
+    return f"INSERT INTO {table} (lead_id, {names}) {_events_pass(b, where)}", p.values

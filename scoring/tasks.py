@@ -33,6 +33,11 @@ def sweep_stale_scores(limit: int = 10_000) -> int:
 
 
 @shared_task
+def rescore_slice(run_id: int, index: int) -> None:
+    services.rescore_slice(run_id=run_id, index=index)
+
+
+@shared_task
 def rescore_chunk(run_id: int, index: int) -> int:
     return services.rescore_chunk(run_id=run_id, index=index)
 

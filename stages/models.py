@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from decimal import Decimal
 from typing import Any
 
@@ -69,6 +71,9 @@ FIT_FIELDS = {
 }
 FIELD_CHOICES = list(FIT_FIELDS.items())
 
+# The stage rules every check reads inside `StageRules.pinned()`: one read for a batch of leads.
+_pinned_rules: ContextVar[StageRules | None] = ContextVar("stage_rules_pinned", default=None)
+
 
 class StageRules(models.Model):
     """The admin-tuned rules of the stages. There is exactly one row."""
@@ -130,11 +135,24 @@ class StageRules(models.Model):
 
     @classmethod
     def current(cls) -> StageRules:
+        rules = _pinned_rules.get()
+        if rules is not None:
+            return rules
         rules = cache.get(cls.CACHE_KEY)
         if rules is None:
             rules, _ = cls.objects.get_or_create(pk=1, defaults=cls.DEFAULTS)
             cache.set(cls.CACHE_KEY, rules, 60)
         return rules
+
+    @classmethod
+    @contextmanager
+    def pinned(cls) -> Iterator[StageRules]:
+        """Read the rules once for every check inside (a batch of leads checked one by one)."""
+        token = _pinned_rules.set(cls.current())
+        try:
+            yield cls.current()
+        finally:
+            _pinned_rules.reset(token)
 
     def score_problems(self, *, behaviour: int, fit: int) -> list[str]:
         """Why these scores do not meet the MQL rule, in words; [] if they do."""

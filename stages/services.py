@@ -3,28 +3,35 @@
 from __future__ import annotations
 
 import datetime as dt
+import heapq
+from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
 
+from django.apps import apps
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractUser
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Count, F, IntegerField, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
+from django.utils import timezone
 from django_fsm import ConcurrentTransition
 
 from leadflow.people.models import Contact
 from leadflow.people.roles import Role
 
 from .models import (
+    FIT_FIELDS,
     Attempt,
     Condition,
     Lead,
+    LeadTransition,
     Note,
     Notification,
     OwnerChange,
     Source,
     Stage,
+    StageRules,
     Status,
 )
 from .notifications import notify
@@ -270,6 +277,165 @@ def lead_assign(
 def lead_qualify(*, lead: Lead | int, by: AbstractUser | str) -> Lead:
     """Qualify a lead as MQL and hand it to the next SDR."""
     return lead_transition(lead=lead, name="qualify", by=by, owner=sdr_next())
+
+
+# -- many leads at once, for the system's own writes --
+
+# What the receivers of django-fsm's post_transition do for one transition besides the audit
+# record, which a bulk write (`leads_qualify_bulk`; the batch identify of the tracking ingest)
+# writes itself: `transitions_follow` does it once for all the leads the write moved. A test
+# lists the receivers: a new one fails it until it is followed there too.
+FOLLOWED_RECEIVERS = {
+    "stages.audit.transition_record",
+    "leadflow.reports.receivers.journey_on_transition",
+}
+QUALIFY_BATCH = 1000
+
+
+def transitions_follow(*, lead_ids: list[int]) -> None:
+    """Do for these leads, moved in bulk without django-fsm, what the receivers of its
+    post_transition do for a lead besides the audit record (FOLLOWED_RECEIVERS)."""
+    if lead_ids and apps.is_installed("leadflow.reports"):
+        from leadflow.reports.services import journeys_refresh  # reports build on stages
+
+        journeys_refresh(lead_ids=lead_ids)
+
+
+def leads_qualify_bulk(*, lead_ids: Iterable[int], by: str) -> list[int]:
+    """Qualify as MQL those of these leads that `lead_qualify` would, as the system actor `by`,
+    with a few statements for each batch of QUALIFY_BATCH leads; return the ids qualified.
+
+    The same outcome as `lead_qualify` on each lead in id order: the transition's own source
+    and conditions checked on the leads as read, the fields `Lead.qualify` sets, its audit
+    record, the round-robin's SDR with each new MQL counted in their load, the owner change and
+    its notification, the journeys. A batch locks its leads in id order and skips those locked
+    by another transaction (a person's transition, the ingest, another worker): whoever holds
+    one moves it, or scores it again and qualifies it then.
+    """
+    ids = sorted(set(lead_ids))
+    qualified: list[int] = []
+    sdrs: _RoundRobin | None = None
+    for n in range(0, len(ids), QUALIFY_BATCH):
+        with transaction.atomic(), StageRules.pinned():
+            leads = _qualifiable_locked(ids[n : n + QUALIFY_BATCH])
+            if leads:
+                # Read once, then kept up to date with this call's own assignments.
+                sdrs = sdrs or _RoundRobin(Role.SDR)
+                qualified += _qualify_write(leads, [sdrs.next() for _ in leads], by=by)
+    return qualified
+
+
+# What the qualify conditions and the writes read of a lead: deferring the rest (the contact's
+# traits above all) halves the cost of loading a batch.
+_QUALIFY_FIELDS = [
+    "stage",
+    "status",
+    "owner_id",
+    "score",
+    "behaviour_score",
+    "fit_score",
+    *(f"contact__{name}" for name in FIT_FIELDS),
+]
+
+
+def _qualifiable_locked(ids: list[int]) -> list[Lead]:
+    """Those of these leads that may be qualified now, locked (skipping those locked already)."""
+    leads = (
+        Lead.objects.select_for_update(skip_locked=True, of=("self",))
+        .select_related("contact")
+        .only(*_QUALIFY_FIELDS)
+        .filter(pk__in=ids, stage=Stage.LEAD)
+        .order_by("pk")
+    )
+    return [lead for lead in leads if not transition_problems(lead, "qualify", None)]
+
+
+def _qualify_write(leads: list[Lead], sdrs: list[int | None], *, by: str) -> list[int]:
+    """`Lead.qualify(by=by, owner=sdr)` and what follows it in `lead_transition`, for each lead
+    and its SDR, as one statement; then the receivers' work (FOLLOWED_RECEIVERS)."""
+    owners = [sdr or lead.owner_id for lead, sdr in zip(leads, sdrs, strict=True)]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            WITH v AS (
+                SELECT * FROM unnest(%(ids)s::bigint[], %(statuses)s::text[],
+                    %(sdrs)s::bigint[], %(owners)s::bigint[], %(previous)s::bigint[],
+                    %(names)s::text[]) AS v(id, status, sdr_id, owner_id, previous_id, name)
+            ), moved AS (
+                -- Lead.qualify (through _enter), guarded as ConcurrentTransitionMixin guards a
+                -- save: only where the stage and the status are still those read.
+                UPDATE {Lead._meta.db_table} AS l SET stage = %(mql)s, status = %(open)s,
+                    stage_changed_at = %(now)s, became_mql_at = %(now)s, is_cooling = false,
+                    follow_up_on = NULL, owner_id = v.owner_id
+                FROM v WHERE l.id = v.id AND l.stage = %(lead)s AND l.status = v.status
+                RETURNING l.id, l.score, l.behaviour_score, l.fit_score
+            ), recorded AS (
+                -- What stages.audit.transition_record writes for qualify(by=by, owner=sdr).
+                INSERT INTO {LeadTransition._meta.db_table}
+                    (lead_id, name, field, source, target, by_id, actor, reason, data, created_at)
+                SELECT m.id, 'qualify', 'stage', %(lead)s, %(mql)s, NULL, %(by)s, '',
+                    CASE WHEN v.sdr_id IS NULL THEN '{{}}'::jsonb
+                        ELSE jsonb_build_object('owner', v.sdr_id) END
+                    || jsonb_build_object('status', %(open)s::text, 'score', m.score,
+                        'behaviour_score', m.behaviour_score, 'fit_score', m.fit_score),
+                    %(now)s
+                FROM moved m JOIN v USING (id)
+            ), changed AS (
+                -- What owner_change_record writes for a system actor.
+                INSERT INTO {OwnerChange._meta.db_table}
+                    (lead_id, previous_id, owner_id, by_id, actor, reason, created_at)
+                SELECT m.id, v.previous_id, v.owner_id, NULL, %(by)s, %(label)s, %(now)s
+                FROM moved m JOIN v USING (id)
+                WHERE v.owner_id IS DISTINCT FROM v.previous_id
+            ), noted AS (
+                INSERT INTO {Notification._meta.db_table}
+                    (user_id, lead_id, kind, text, created_at, read_at)
+                SELECT v.owner_id, m.id, %(assigned)s, left(v.name, 300), %(now)s, NULL
+                FROM moved m JOIN v USING (id)
+                WHERE v.owner_id IS NOT NULL AND v.owner_id IS DISTINCT FROM v.previous_id
+            )
+            SELECT id FROM moved ORDER BY id
+            """,
+            {
+                "ids": [lead.pk for lead in leads],
+                "statuses": [lead.status for lead in leads],
+                "sdrs": sdrs,
+                "owners": owners,
+                "previous": [lead.owner_id for lead in leads],
+                "names": [f"{lead} ({Stage.MQL.label}) is yours now" for lead in leads],
+                "now": timezone.now(),
+                "by": by,
+                "label": LABELS["qualify"],
+                "lead": Stage.LEAD,
+                "mql": Stage.MQL,
+                "open": Status.OPEN,
+                "assigned": Notification.Kind.ASSIGNED,
+            },
+        )
+        qualified = [pk for (pk,) in cursor.fetchall()]
+    transitions_follow(lead_ids=qualified)
+    return qualified
+
+
+class _RoundRobin:
+    """What `rep_next(role)` returns for leads given one after the other, each counted in its
+    rep's load: rep ids, None once every rep is away or full."""
+
+    def __init__(self, role: Role) -> None:
+        self.heap = [
+            (rep["load"], rep["pk"], rep["capacity"])
+            for rep in reps_by_load(role).filter(is_away=False).values("pk", "load", "capacity")
+            if rep["capacity"] is None or rep["load"] < rep["capacity"]
+        ]
+        heapq.heapify(self.heap)
+
+    def next(self) -> int | None:
+        if not self.heap:
+            return None
+        load, pk, capacity = heapq.heappop(self.heap)
+        if capacity is None or load + 1 < capacity:
+            heapq.heappush(self.heap, (load + 1, pk, capacity))
+        return pk
 
 
 def _ae_or_next(name: str, ae: AbstractUser | None) -> AbstractUser:

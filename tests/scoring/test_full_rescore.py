@@ -8,9 +8,11 @@ import datetime as dt
 import pytest
 import time_machine
 from django.core.cache import cache
+from django.db import connection
 from django.test.utils import override_settings
 from django.utils import timezone
 
+from scoring import sql
 from scoring.models import RescoreRun, ScoringRule
 from scoring.services import (
     PROGRESS_KEY,
@@ -18,6 +20,7 @@ from scoring.services import (
     leads_rescore,
     rescore_chunk,
     rescore_progress,
+    rescore_slice,
     rescore_start,
 )
 from scoring.tasks import decay_scores
@@ -27,6 +30,10 @@ from tests.factories import lead_at
 WHITEPAPER = ("track", "Whitepaper Downloaded")
 PRICING = ("page", "/pricing")
 DEMO = ("track", "Demo Requested")
+
+
+def _table_exists(name: str) -> bool:
+    return name in connection.introspection.table_names()
 
 
 def _fresh(lead: Lead) -> Lead:
@@ -58,7 +65,11 @@ def test_a_rule_change_rescores_everyone_in_chunks_and_qualifies_who_now_meets_t
     run.refresh_from_db()
     assert [name for name, _ in task_runs].count("scoring.tasks.rescore_chunk") == 3
     assert run.chunks == 3 and sorted(run.done) == [0, 1, 2]
-    assert rescore_progress(run.pk) == {"done": 3, "total": 3, "finished": True}
+    # One slice of the (small) events table first, then the three chunks.
+    assert [name for name, _ in task_runs].count("scoring.tasks.rescore_slice") == 1
+    assert run.slices_done == [0]
+    assert rescore_progress(run.pk) == {"done": 4, "total": 4, "finished": True}
+    assert not _table_exists(sql.partials_table(run.pk))  # dropped once finished
     assert (run.qualified, run.started_by, run.finished_at is not None) == (4, admin_user, True)
     for lead in many_leads:
         lead = _fresh(lead)
@@ -79,14 +90,17 @@ def test_progress_counts_chunks_done_and_a_redelivered_chunk_counts_once(
     run.as_of = timezone.now()
     run.save()
 
-    assert rescore_progress(run.pk) == {"done": 0, "total": 4, "finished": False}
+    assert rescore_progress(run.pk) == {"done": 0, "total": 5, "finished": False}
+    rescore_slice(run_id=run.pk, index=0)
+    rescore_slice(run_id=run.pk, index=0)
+    assert rescore_progress(run.pk) == {"done": 1, "total": 5, "finished": False}
     rescore_chunk(run_id=run.pk, index=2)
     rescore_chunk(run_id=run.pk, index=2)
-    assert rescore_progress(run.pk) == {"done": 1, "total": 4, "finished": False}
-    assert cache.get(PROGRESS_KEY.format(run.pk)) == 1
+    assert rescore_progress(run.pk) == {"done": 2, "total": 5, "finished": False}
+    assert cache.get(PROGRESS_KEY.format(run.pk)) == 2
     for index in (0, 1, 3):
         rescore_chunk(run_id=run.pk, index=index)
-    assert rescore_progress(run.pk) == {"done": 4, "total": 4, "finished": True}
+    assert rescore_progress(run.pk) == {"done": 5, "total": 5, "finished": True}
 
 
 def test_a_rescore_of_an_empty_database_finishes_at_once(db, django_capture_on_commit_callbacks):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import random
 
 import pytest
@@ -11,11 +12,13 @@ from django.db import connection
 from leadflow.people.models import Contact
 from leadflow.tracking.models import Event
 from scoring import engine, sql
+from scoring.models import RescoreRun
 from scoring.services import lead_explain, scores_write
 from stages.models import Lead
 
 NOW = dt.datetime(2030, 6, 3, 9, 30, 12, 345678, tzinfo=dt.UTC)
 MONDAY = dt.datetime(2030, 6, 3, tzinfo=dt.UTC)
+SECOND = dt.timedelta(seconds=1)
 URLS = [
     "https://www.example.com/",
     "https://www.example.com",
@@ -149,6 +152,90 @@ def test_sql_and_engine_agree_on_generated_leads_and_rules(db, write_key, seed):
             explained.total,
         ), (lead.pk, explained.behaviour_exact)
         assert lead.scored_at == NOW
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_the_events_aggregated_by_slices_of_pages_then_combined_agree_with_the_engine(
+    db, write_key, seed
+):
+    # A full rescore's two passes: partial aggregates per lead of each slice of the events
+    # table (here a page each, so every lead's events fall in several), then per chunk of leads.
+    rng = random.Random(seed)
+    rules = [_rule(rng, pk) for pk in range(1, rng.randint(2, 12))]
+    rules.append(engine.Rule(id=99, name="a page", points=1, event_type="page", max_points=20))
+    leads = [_lead(rng, write_key, n) for n in range(30)]
+    ids = sorted(lead.pk for lead in leads)
+    # Stored again in random order: each lead's events spread over the pages, as over time.
+    events = list(Event.objects.all())
+    Event.objects.all().delete()
+    rng.shuffle(events)
+    Event.objects.bulk_create(events, batch_size=7)
+    bounds = [ids[0], ids[12], ids[-1] + 1]
+    table = sql.partials_table(10**9 + seed)
+    with connection.cursor() as cursor:
+        for statement in sql.partials_create(rules, table=table, bounds=bounds):
+            cursor.execute(statement)
+        cursor.execute("SELECT DISTINCT (ctid::text::point)[0]::int FROM tracking_event ORDER BY 1")
+        pages = [page for (page,) in cursor.fetchall()]
+        for lo, hi in itertools.pairwise([*pages, None]):
+            statement, params = sql.partials_insert(
+                rules,
+                table=table,
+                blocks=(lo, hi),
+                leads=sql.Leads(lo=bounds[0], hi=bounds[-1]),
+                now=NOW,
+            )
+            cursor.execute(statement, params)
+        cursor.execute(f"SELECT count(*), count(DISTINCT lead_id) FROM {table}")
+        partials, leads_with_partials = cursor.fetchone()
+
+    for lo, hi in itertools.pairwise(bounds):
+        scores_write(
+            leads=sql.Leads(lo=lo, hi=hi), rules=rules, now=NOW, only_changed=True, partials=table
+        )
+
+    assert len(pages) > 1 and partials > leads_with_partials
+    for lead in Lead.objects.select_related("contact").filter(pk__in=ids):
+        explained = lead_explain(lead=lead, rules=rules, now=NOW)
+        assert (lead.behaviour_score, lead.fit_score, lead.score, lead.scored_at) == (
+            explained.behaviour,
+            explained.fit,
+            explained.total,
+            NOW,
+        ), (lead.pk, explained.behaviour_exact)
+
+
+def test_a_rescore_writes_only_the_leads_whose_scores_change_or_are_stale(db, write_key):
+    rng = random.Random(7)
+    rules = [engine.Rule(id=1, name="page", points=2, event_type="page")]
+    same, changes, stale = (_lead(rng, write_key, n) for n in range(3))
+    everyone = sql.Leads(lo=same.pk, hi=stale.pk + 1)
+    scores_write(leads=everyone, rules=rules, now=NOW - dt.timedelta(days=1))
+    Event.objects.filter(lead=changes).update(type="page")
+    Lead.objects.filter(pk=stale.pk).update(last_event_at=NOW - dt.timedelta(hours=1))
+
+    written = scores_write(leads=everyone, rules=rules, now=NOW, only_changed=True)
+
+    assert written == 2
+    scored_at = dict(Lead.objects.values_list("pk", "scored_at"))
+    assert scored_at == {
+        same.pk: NOW - dt.timedelta(days=1),  # kept: its stored score is the one computed now
+        changes.pk: NOW,
+        stale.pk: NOW,  # written: the sweep of stale scores would take it again
+    }
+
+
+def test_no_score_is_written_as_of_a_time_before_a_full_rescore(db, write_key):
+    # The rescore read rules as new as any, and scores everyone: an older computation (a task
+    # that read the rules before they changed) must not write over what it left unchanged.
+    lead = _lead(random.Random(3), write_key, 0)
+    rules = [engine.Rule(id=1, name="page", points=2, event_type="page")]
+    RescoreRun.objects.create(reason=RescoreRun.Reason.RULES, as_of=NOW)
+
+    earlier = scores_write(leads=sql.Leads(ids=(lead.pk,)), rules=rules, now=NOW - SECOND)
+    later = scores_write(leads=sql.Leads(ids=(lead.pk,)), rules=rules, now=NOW + SECOND)
+
+    assert (earlier, later) == (0, 1)
 
 
 def test_a_range_of_lead_ids_scores_those_leads_and_no_others(db, write_key):
