@@ -48,7 +48,19 @@ SCALES = {
     "large": Scale(1_000_000, 20_000_000, 3, 10, 20, 4, 40, 20),
 }
 CLIENTS = 8
+WARM_SECONDS = 1.5  # unmeasured load before each server's first measured run
 TIMEOUT = 3600
+
+
+# The hot paths `--only` may pick, in the order they run, with the method that measures each.
+STEPS = {
+    "pages": "pages",
+    "rescore": "rescore",
+    "batch": "ingest_batch",
+    "track": "ingest_track",
+    "freshness": "freshness",
+    "reports": "reports",
+}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -66,7 +78,16 @@ def main(argv: list[str] | None = None) -> int:
         "--reuse", action="store_true", help="reuse the database a --keep run left, if any"
     )
     parser.add_argument("--profile", action="store_true", help="py-spy the ingest runs")
+    parser.add_argument(
+        "--only",
+        type=lambda text: [part for part in text.split(",") if part],
+        default=list(STEPS),
+        metavar="STEP,...",
+        help=f"measure only these hot paths, of: {', '.join(STEPS)} (default: all)",
+    )
     args = parser.parse_args(argv)
+    if unknown := set(args.only) - set(STEPS):
+        parser.error(f"--only: no step {', '.join(sorted(unknown))}; the steps: {', '.join(STEPS)}")
     scale = SCALES[args.scale]
     if args.runs:
         scale = Scale(**{**asdict(scale), "runs": args.runs})
@@ -127,6 +148,7 @@ class Bench:
             *(["--workers", str(a.workers)] if a.workers != 4 else []),
             *(["--concurrency", str(a.concurrency)] if a.concurrency != 2 else []),
             *(["--profile"] if a.profile else []),
+            *(["--only", ",".join(a.only)] if a.only != list(STEPS) else []),
         ]
         command = f"make bench SCALE={self.args.scale}" + (
             f' BENCH_ARGS="{shlex.join(extra)}"' if extra else ""
@@ -141,12 +163,9 @@ class Bench:
         step("gunicorn")
         self.stack.gunicorn_start("web", "leadflow.wsgi")
         self.memory_watch()
-        self.pages()
-        self.rescore()
-        self.ingest_batch()
-        self.ingest_track()
-        self.freshness()
-        self.reports()
+        for name in STEPS:
+            if name in self.args.only:
+                getattr(self, STEPS[name])()
         self.not_built()
         self.memory_report()
         machine["load average after"] = " ".join(f"{x:.2f}" for x in os.getloadavg())
@@ -547,6 +566,7 @@ class Bench:
             "duration": self.scale.seconds,
             "events_per_request": 100,
         }
+        self.warm(spec, "batch")
         results = [self.load(spec, "batch", profile=n == 0) for n in range(self.scale.runs)]
         floor_table_create(self.db)
         try:
@@ -562,6 +582,7 @@ class Bench:
                 for _ in range(self.scale.runs)
             ]
             self.stack.gunicorn_start("floor", "bench.floors:app")
+            self.warm({**spec, "port": self.stack.ports["floor"]}, "batch floor")
             handler = [
                 self.load({**spec, "port": self.stack.ports["floor"]}, "batch floor")
                 for _ in range(self.scale.runs)
@@ -617,10 +638,12 @@ class Bench:
             "clients": CLIENTS,
             "duration": self.scale.seconds,
         }
+        self.warm(spec, "track")
         results = [self.load(spec, "track", profile=n == 0) for n in range(self.scale.runs)]
         floor_table_create(self.db)
         try:
             self.stack.gunicorn_start("floor", "bench.floors:app")
+            self.warm({**spec, "port": self.stack.ports["floor"]}, "track floor")
             handler = [
                 self.load({**spec, "port": self.stack.ports["floor"]}, "track floor")
                 for _ in range(self.scale.runs)
@@ -681,6 +704,11 @@ class Bench:
             f"{name}: the load generator itself took {share:.0%} of one core "
             f"(of the machine's {os.cpu_count()})"
         )
+
+    def warm(self, spec: dict[str, Any], label: str) -> None:
+        """A short load that is not measured, so that every server process has made its first
+        connections, prepared its statements and filled its caches before the runs that are."""
+        self.load({**spec, "duration": WARM_SECONDS}, f"{label} warm-up")
 
     def load(self, spec: dict[str, Any], label: str, *, profile: bool = False) -> dict[str, Any]:
         """Run the load generator in its own process; return its summary."""

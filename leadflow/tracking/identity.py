@@ -494,6 +494,7 @@ FOLLOWED_RECEIVERS = {
 
 def _identified_follow(lead_ids: list[int]) -> None:
     if apps.is_installed("leadflow.reports"):
-        from leadflow.reports.services import journeys_refresh
+        # Refreshed by a worker after commit, not in this transaction: see `reports.queue`.
+        from leadflow.reports.queue import journeys_schedule_refresh
 
-        journeys_refresh(lead_ids=lead_ids)
+        journeys_schedule_refresh(lead_ids)

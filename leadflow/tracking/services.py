@@ -17,6 +17,7 @@ from django.db import IntegrityError, OperationalError, connection, transaction
 from django.utils import timezone
 from psycopg.errors import DeadlockDetected
 
+from leadflow.lib.prepared import prepared_cursor
 from leadflow.people.models import Contact, Visitor
 from scoring.services import leads_schedule_rescore
 from stages.models import Lead
@@ -336,7 +337,7 @@ def _events_store(
         touch = touch_of(context, {"referrer": _json(referrer)}, url, is_page=type_ == "page")
         if touch is not None:
             earlier.append((lead_id, at, touch, n))
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(
             _store_sql(visitors_touched),
             {
