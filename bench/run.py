@@ -852,6 +852,13 @@ class Bench:
 
         auth = "Basic " + base64.b64encode(f"{self.key}:".encode()).decode()
         sent: dict[int, tuple[float, bool]] = {}
+        latencies: list[float] = []
+        sending = threading.Event()
+        sending.set()
+        # Watched while they are sent: a probe is timed when its score shows, not when the load
+        # ends.
+        watcher = threading.Thread(target=self._fresh_watch, args=(sent, latencies, sending))
+        watcher.start()
         refused = 0
         interval = 0.25
         began = time.monotonic()
@@ -888,35 +895,44 @@ class Bench:
                 sent[lead_id] = (sent_at, qualifies)
             else:
                 refused += 1
-        latencies = self._fresh_wait(sent)
+        sending.clear()
+        watcher.join()
         load.join()
         mql = sum(1 for _, q in sent.values() if q) / len(sent) if sent else 0.0
         missed = len(sent) - len(latencies) + refused
         return latencies, missed, holder.get("events_per_s", 0.0), mql
 
-    def _fresh_wait(self, sent: dict[int, tuple[float, bool]]) -> list[float]:
-        pending = dict(sent)
-        latencies = []
-        deadline = time.monotonic() + 60
+    def _fresh_watch(
+        self, sent: dict[int, tuple[float, bool]], latencies: list[float], sending: threading.Event
+    ) -> None:
+        """Poll the probes' leads every 50 ms while they are sent, and up to 60 s after the last:
+        a probe's latency runs from its send to the first poll that sees its score (and stage)."""
+        done: set[int] = set()
+        deadline = None
         with self._conn() as conn:
-            while pending and time.monotonic() < deadline:
-                rows = conn.execute(
-                    "SELECT id, extract(epoch FROM scored_at), stage FROM stages_lead"
-                    " WHERE id = ANY(%s)",
-                    [list(pending)],
-                ).fetchall()
-                now = time.time()
-                for lead_id, scored, stage in rows:
-                    sent_at, qualifies = pending[lead_id]
-                    if (
-                        scored is not None
-                        and float(scored) >= sent_at
-                        and (stage == "mql" or not qualifies)
-                    ):
-                        latencies.append(now - sent_at)
-                        del pending[lead_id]
+            while True:
+                pending = {k: v for k, v in list(sent.items()) if k not in done}
+                if not sending.is_set():
+                    deadline = deadline or time.monotonic() + 60
+                    if not pending or time.monotonic() > deadline:
+                        return
+                if pending:
+                    rows = conn.execute(
+                        "SELECT id, extract(epoch FROM scored_at), stage FROM stages_lead"
+                        " WHERE id = ANY(%s)",
+                        [list(pending)],
+                    ).fetchall()
+                    now = time.time()
+                    for lead_id, scored, stage in rows:
+                        sent_at, qualifies = pending[lead_id]
+                        if (
+                            scored is not None
+                            and float(scored) >= sent_at
+                            and (stage == "mql" or not qualifies)
+                        ):
+                            latencies.append(now - sent_at)
+                            done.add(lead_id)
                 time.sleep(0.05)
-        return latencies
 
     # -- funnel report --
 
