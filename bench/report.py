@@ -148,9 +148,10 @@ HEADER = """# Benchmarks
 
 Produced by `make bench SCALE=...` (the `bench/` package): it creates its own database
 (`leadflow_bench_<scale>` on `DATABASE_URL`'s server, or the embedded PostgreSQL), generates the
-data, starts gunicorn (`DEBUG=0`, `TRACKING_RATE_LIMIT=0`) and a real Celery worker on its own
-queue and Redis database, measures every hot path of the design's "Numbers to reach" beside
-its physical floor measured in the same run, and stops everything again. Each figure is the min /
+data, starts gunicorn (`DEBUG=0`, the rate limiter on with a budget the load never reaches) and
+a real Celery worker on its own queue and Redis database, measures every hot path of the
+design's "Numbers to reach" beside its physical floor measured in the same run, and stops
+everything again. Each figure is the min /
 median / max of several runs; the ratio is the median over the floor's median. The load
 generator (`bench/load.py`, raw asyncio sockets) runs on the same machine against 127.0.0.1 and
 reports the CPU it took, since the machine has two cores for everything.

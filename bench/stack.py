@@ -75,8 +75,11 @@ class Stack:
 
     def __post_init__(self) -> None:
         if self.redis_db < 0:
-            self.redis_db = 9 if self.scale == "small" else 8
-        self.database = f"leadflow_bench_{self.scale}"
+            self.redis_db = int(
+                os.environ.get("BENCH_REDIS_DB") or (9 if self.scale == "small" else 8)
+            )
+        # BENCH_DATABASE: another name, for two benchmarks of one server side by side.
+        self.database = os.environ.get("BENCH_DATABASE") or f"leadflow_bench_{self.scale}"
         self.database_url = with_database(server_url(), self.database)
         prefix = f"leadflow-bench-{self.scale}"
         self.env = {
@@ -90,7 +93,9 @@ class Stack:
             # Plain HTTP on 127.0.0.1: no proxy in front to terminate TLS.
             "SECURE_SSL_REDIRECT": "0",
             "SECURE_HSTS_SECONDS": "0",
-            "TRACKING_RATE_LIMIT": "0",
+            # The limiter runs as in production (one Redis call a request), with a budget that
+            # the load never reaches.
+            "TRACKING_RATE_LIMIT": "100000000",
             "LOG_LEVEL": "WARNING",
             "DJANGO_SETTINGS_MODULE": "leadflow.settings",
             "PYTHONPATH": str(ROOT),

@@ -24,9 +24,8 @@ from django.core.cache import cache
 from django.db import DatabaseError, connection, transaction
 from django.db.models import F, Q, QuerySet
 from django.utils import timezone
-from kombu.exceptions import OperationalError
-from redis.exceptions import RedisError
 
+from leadflow.lib.coalesce import CoalescedQueue
 from leadflow.tracking.models import Event
 from stages.models import FIT_FIELDS, Lead, Stage, StageRules
 from stages.services import TransitionError, lead_qualify, leads_qualify_bulk
@@ -34,11 +33,13 @@ from stages.services import TransitionError, lead_qualify, leads_qualify_bulk
 from . import engine, sql
 from .models import RescoreRun, ScoringRule
 
-# The leads waiting for a recompute (a Redis set), and the mark of the task queued to take them.
-PENDING_SET = "scoring:pending"
-DRAIN_KEY = "scoring:pending:queued"
-DRAIN_MARK_SECONDS = 60
-DRAIN_BATCH = 2000  # leads scored by one statement
+# Leads waiting for a recompute, shared by every web process (see `leads_schedule_rescore`).
+RESCORE_QUEUE = CoalescedQueue(
+    name="scoring:pending",
+    task_path="scoring.tasks.score_leads",
+    wait=lambda: settings.SCORING_COALESCE_MS / 1000,
+)
+RESCORE_BATCH = 500  # leads scored by one statement (and locked while it runs)
 PROGRESS_KEY = "scoring:rescore:{}:done"
 PROGRESS_TIMEOUT = 24 * 3600
 logger = logging.getLogger(__name__)
@@ -164,15 +165,19 @@ def leads_qualify(leads: QuerySet[Lead]) -> int:
     qualified = 0
     with _jit_off_in_session():
         candidates = _qualifiable(leads, stage_rules).order_by("pk")
-        few = list(candidates.select_related("contact")[: QUALIFY_BULK_MIN + 1])
+        few = list(candidates.values_list("pk", flat=True)[: QUALIFY_BULK_MIN + 1])
         if len(few) > QUALIFY_BULK_MIN:
             ids = candidates.values_list("pk", flat=True)
             return len(leads_qualify_bulk(lead_ids=ids, by="scoring"))
-        for lead in few:
+        for pk in few:
             try:
-                # It checks the conditions again on this snapshot: a lead they rule out fails
-                # here, before any write.
-                lead_qualify(lead=lead, by="scoring")
+                with transaction.atomic():
+                    # Locked and read again: a recompute that committed since the query above
+                    # may have taken its score back below the rule (and one that runs now waits,
+                    # then flags it cooling). The transition checks the conditions on this row.
+                    lead = Lead.objects.select_for_update(of=("self",))
+                    lead = lead.select_related("contact").get(pk=pk)
+                    lead_qualify(lead=lead, by="scoring")
                 qualified += 1
             except TransitionError:
                 pass  # not qualifiable after all, or a person moved the lead first
@@ -211,73 +216,45 @@ def leads_rescore(*, lead_ids: Iterable[int]) -> int:
     return leads_qualify(Lead.objects.filter(pk__in=lead_ids))
 
 
-def _pending_client() -> Any | None:
-    """The Redis client of the cache when the cache is Redis (the pending set lives there)."""
-    if settings.CACHES["default"]["BACKEND"].endswith("RedisCache"):
-        return cache._cache.get_client(write=True)
-    return None
-
-
 def leads_schedule_rescore(lead_ids: Iterable[int]) -> None:
     """Queue a recompute of these leads after commit, one for every lead of every request that
-    arrives while it waits.
+    arrives while it waits (`RESCORE_QUEUE`).
 
-    The leads join one shared set in Redis, and the first request of a burst queues one task,
-    `SCORING_COALESCE_MS` later, that takes the whole set: a web process pays one Redis round
-    trip a request, never a Celery message per event or per request, and the worker scores the
-    leads of many requests in one statement. A lead already waiting is not queued twice (the set
-    holds it once); the task reads all its events when it runs, including the ones that arrived
-    while it waited. Without Redis (development), the task runs for these leads at once.
+    A lead already waiting is not queued twice; the task reads all its events when it runs,
+    including the ones that arrived while it waited. Leads lost to an outage of Redis are found
+    again by `sweep_stale_scores` (their newest event is newer than their score).
     """
-    lead_ids = {pk for pk in lead_ids if pk}
-    if not lead_ids:
-        return
-
-    def enqueue() -> None:
-        from .tasks import score_leads
-
-        try:
-            client = _pending_client()
-            if client is None:
-                score_leads.delay(sorted(lead_ids))
-                return
-            with client.pipeline(transaction=False) as pipe:
-                pipe.sadd(cache.make_and_validate_key(PENDING_SET), *lead_ids)
-                # The drain's mark expires: a task lost with its worker blocks no one for long.
-                pipe.set(cache.make_and_validate_key(DRAIN_KEY), 1, ex=DRAIN_MARK_SECONDS, nx=True)
-                _, first = pipe.execute()
-            if first:
-                score_leads.apply_async(countdown=settings.SCORING_COALESCE_MS / 1000)
-        except (RedisError, OperationalError, OSError):
-            # The events are committed: an outage of Redis or the broker must not fail the
-            # request that stored them. The periodic sweep scores these leads once it is back.
-            logger.warning("scoring queue unavailable; the sweep will rescore %s", sorted(lead_ids))
-
-    transaction.on_commit(enqueue)
+    RESCORE_QUEUE.add(lead_ids)
 
 
-def leads_pending_rescore(limit: int = DRAIN_BATCH) -> int:
-    """Recompute the leads waiting in the pending set, `limit` at a time, until it is empty.
+def leads_pending_rescore(batch: int = RESCORE_BATCH) -> int:
+    """Recompute the leads waiting in `RESCORE_QUEUE`, `batch` a statement; returns how many of
+    them were qualified.
 
-    The mark is cleared before anything is taken: a lead added after that queues the next task,
-    one added before is taken here. A batch whose recompute fails goes back into the set (the
-    task's retry, or the sweep, takes it again). Returns how many leads were qualified.
+    Each batch first locks its leads in id order, skipping those another transaction holds (an
+    ingest storing their events, a person moving them): those wait in the queue for the next
+    task instead of making this one wait, and a scoring statement never deadlocks with an
+    ingest.
     """
-    client = _pending_client()
-    if client is None:
-        return 0
-    key = cache.make_and_validate_key(PENDING_SET)
-    client.delete(cache.make_and_validate_key(DRAIN_KEY))
     qualified = 0
-    while taken := client.spop(key, limit):
-        lead_ids = sorted(int(pk) for pk in taken)
-        try:
-            qualified += leads_rescore(lead_ids=lead_ids)
-        except BaseException:
-            client.sadd(key, *lead_ids)
-            raise
-        if len(lead_ids) < limit:
-            break
+
+    def rescore(lead_ids: list[int]) -> set[int]:
+        nonlocal qualified
+        now = timezone.now()
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT id FROM {Lead._meta.db_table} WHERE id = ANY(%s)"
+                " ORDER BY id FOR UPDATE SKIP LOCKED",
+                [lead_ids],
+            )
+            free = [pk for (pk,) in cursor.fetchall()]
+            if free:
+                scores_write(leads=sql.Leads(ids=tuple(free)), rules=rules_active(), now=now)
+        if free:
+            qualified += leads_qualify(Lead.objects.filter(pk__in=free))
+        return set(lead_ids) - set(free)
+
+    RESCORE_QUEUE.drain(rescore, batch=batch)
     return qualified
 
 

@@ -25,8 +25,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.apps import apps
-from django.db import connection
 
+from leadflow.lib.prepared import prepared_cursor
 from leadflow.people.models import Contact, ContactMerge, Visitor
 from stages.models import Lead, LeadTransition, Source, Stage, Status
 
@@ -170,7 +170,7 @@ def _load(calls: list[Message], visitors: dict[str, int | None]) -> _Batch:
     batch = _Batch()
     if emails or user_ids or contact_ids:
         columns = ", ".join(f"c.{name}" for name in FIELDS)
-        with connection.cursor() as cursor:
+        with prepared_cursor() as cursor:
             cursor.execute(
                 f"""
                 WITH merged AS (
@@ -329,7 +329,7 @@ def _contacts_update(people: list[_Person]) -> None:
     columns.append([json.dumps(p.traits) if "traits" in p.dirty else None for p in people])
     sets = ", ".join(f"{name} = COALESCE(v.{name}, c.{name})" for name in names)
     table = Contact._meta.db_table
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(
             f"""
             UPDATE {table} AS c SET {sets},
@@ -355,7 +355,7 @@ def _contacts_insert(people: list[_Person]) -> None:
         [json.dumps(p.traits) for p in people],
     ]
     table = Contact._meta.db_table
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(
             f"""
             INSERT INTO {table} ({", ".join(names)}, traits, created_at, updated_at)
@@ -408,7 +408,7 @@ def _links_write(batch: _Batch, seen_at: dt.datetime) -> list[HistoryRow]:
     if not (links or identified or first):
         return []
     events, leads = Event._meta.db_table, Lead._meta.db_table
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(
             f"""
             WITH linked AS (
@@ -494,6 +494,7 @@ FOLLOWED_RECEIVERS = {
 
 def _identified_follow(lead_ids: list[int]) -> None:
     if apps.is_installed("leadflow.reports"):
-        from leadflow.reports.services import journeys_refresh
+        # Refreshed by a worker after commit, not in this transaction: see `reports.queue`.
+        from leadflow.reports.queue import journeys_schedule_refresh
 
-        journeys_refresh(lead_ids=lead_ids)
+        journeys_schedule_refresh(lead_ids)

@@ -86,7 +86,17 @@ class Event(models.Model):
         ALIAS = "alias", "Alias"
 
     id = models.BigAutoField(primary_key=True)
-    source = models.ForeignKey(WriteKey, on_delete=models.PROTECT, related_name="events")
+    # The two keys are enforced by Django (PROTECT, SET_NULL), not by the database: a foreign key
+    # constraint makes every insert lock its lead's row and its write key's row (FOR KEY SHARE)
+    # until commit, and every request of a source then shares one locked row. Their own indexes
+    # would duplicate the unique constraint and event_lead_time, which start with them.
+    source = models.ForeignKey(
+        WriteKey,
+        on_delete=models.PROTECT,
+        related_name="events",
+        db_index=False,
+        db_constraint=False,
+    )
     message_id = models.CharField(max_length=200)
     type = models.CharField(max_length=20, choices=Type)
     name = models.CharField(max_length=200, blank=True, default="")
@@ -100,7 +110,13 @@ class Event(models.Model):
     # default lets bulk loaders (COPY) leave it out.
     extra = models.JSONField(default=dict, blank=True, db_default=Value({}, models.JSONField()))
     lead = models.ForeignKey(
-        "stages.Lead", null=True, blank=True, on_delete=models.SET_NULL, related_name="events"
+        "stages.Lead",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="events",
+        db_index=False,
+        db_constraint=False,
     )
     occurred_at = models.DateTimeField()
     received_at = models.DateTimeField()

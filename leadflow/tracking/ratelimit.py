@@ -14,12 +14,13 @@ from __future__ import annotations
 import logging
 import math
 import time
-import weakref
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.cache import cache
+
+from leadflow.lib.cache import redis_client
 
 logger = logging.getLogger(__name__)
 
@@ -53,21 +54,9 @@ return count
 _script = None
 # One client per cache backend: Django's get_client() builds a new redis-py client (and its
 # table of reply parsers) on every call, a measurable share of a tracking request.
-_clients: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 # Without a limit: when this process last recorded each key's use.
 _used_written: dict[int, float] = {}
 USED_EVERY = 5.0
-
-
-def _redis():
-    """The redis-py client behind Django's cache, when the cache is Redis."""
-    if not settings.CACHES["default"]["BACKEND"].endswith("RedisCache"):
-        return None
-    backend = cache._cache
-    client = _clients.get(backend)
-    if client is None:
-        client = _clients[backend] = backend.get_client(write=True)
-    return client
 
 
 def rate_take(*, source_id: int, events: int, now: float | None = None) -> Decision:
@@ -90,7 +79,7 @@ def rate_take(*, source_id: int, events: int, now: float | None = None) -> Decis
     slot = int(now // window)
     retry_after = max(1, math.ceil((slot + 1) * window - now))
     try:
-        client = _redis()
+        client = redis_client()
         if client is not None:
             if _script is None:
                 _script = client.register_script(_TAKE)

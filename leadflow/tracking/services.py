@@ -17,6 +17,7 @@ from django.db import IntegrityError, OperationalError, connection, transaction
 from django.utils import timezone
 from psycopg.errors import DeadlockDetected
 
+from leadflow.lib.prepared import prepared_cursor
 from leadflow.people.models import Contact, Visitor
 from scoring.services import leads_schedule_rescore
 from stages.models import Lead
@@ -125,7 +126,7 @@ def _visitors_touch(messages: list[Message], seen_at: dt.datetime) -> dict[str, 
     anonymous_ids = sorted({m.anonymous_id for m in messages if m.anonymous_id})
     if not anonymous_ids:
         return {}
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(
             f"""
             INSERT INTO {Visitor._meta.db_table} (anonymous_id, first_seen_at, last_seen_at)
@@ -336,7 +337,7 @@ def _events_store(
         touch = touch_of(context, {"referrer": _json(referrer)}, url, is_page=type_ == "page")
         if touch is not None:
             earlier.append((lead_id, at, touch, n))
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(
             _store_sql(visitors_touched),
             {
@@ -392,7 +393,7 @@ def _late_leads_attach(
     browser's history before this event existed. A new statement sees the lead. (Rare: a call
     racing its browser's identify; also a contact that has no lead, and then nothing changes.)
     """
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(
             f"""
             UPDATE {Event._meta.db_table} AS e SET lead_id = l.id
@@ -509,7 +510,7 @@ def _leads_update(touched: list[int], spans: dict[int, _Span], received_at: dt.d
         for kind, cond in (("first", _FIRST), ("last", _LAST))
         for name in ("source", "medium", "campaign", "at")
     )
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(
             f"""
             UPDATE {Lead._meta.db_table} AS l SET

@@ -5,14 +5,15 @@ from __future__ import annotations
 
 import datetime as dt
 
+import psycopg
 import pytest
 from django.core.cache import cache
-from django.db import OperationalError
+from django.db import OperationalError, connection
 from django.test import override_settings
 from django.utils import timezone
 
 from scoring import services
-from scoring.services import DRAIN_KEY, PENDING_SET, leads_pending_rescore, leads_schedule_rescore
+from scoring.services import RESCORE_QUEUE, leads_pending_rescore, leads_schedule_rescore
 from scoring.tasks import score_leads, sweep_stale_scores
 from stages.models import Lead, Stage
 from tests.factories import lead_at
@@ -25,11 +26,15 @@ def _redis():
 
 
 def _pending() -> set[int]:
-    return {int(pk) for pk in _redis().smembers(cache.make_and_validate_key(PENDING_SET))}
+    return RESCORE_QUEUE.pending()
 
 
 def _drain_queued() -> bool:
-    return bool(_redis().exists(cache.make_and_validate_key(DRAIN_KEY)))
+    return RESCORE_QUEUE.queued()
+
+
+def _queue(*lead_ids: int) -> None:
+    _redis().sadd(cache.make_and_validate_key(RESCORE_QUEUE.name), *lead_ids)
 
 
 def _scored() -> set[int]:
@@ -66,7 +71,8 @@ def test_requests_arriving_while_a_recompute_waits_join_it(
     db, task_runs, django_capture_on_commit_callbacks
 ):
     ann, bob = lead_at(Stage.LEAD), lead_at(Stage.LEAD)
-    _redis().set(cache.make_and_validate_key(DRAIN_KEY), 1)  # a task is queued already
+    # A task is queued already.
+    _redis().set(cache.make_and_validate_key(f"{RESCORE_QUEUE.name}:queued"), 1)
 
     for burst in ([ann.pk], [ann.pk, bob.pk]):
         with django_capture_on_commit_callbacks(execute=True):
@@ -99,9 +105,9 @@ def test_a_finished_recompute_lets_the_next_burst_queue_again(
 @pytest.mark.redis
 def test_a_long_queue_is_taken_in_batches_until_empty(db):
     leads = [lead_at(Stage.LEAD) for _ in range(5)]
-    _redis().sadd(cache.make_and_validate_key(PENDING_SET), *(lead.pk for lead in leads))
+    _queue(*(lead.pk for lead in leads))
 
-    leads_pending_rescore(limit=2)
+    leads_pending_rescore(batch=2)
 
     assert _scored() == {lead.pk for lead in leads}
     assert _pending() == set()
@@ -110,16 +116,39 @@ def test_a_long_queue_is_taken_in_batches_until_empty(db):
 @pytest.mark.redis
 def test_a_failed_recompute_puts_its_leads_back(db, monkeypatch):
     ann, bob = lead_at(Stage.LEAD), lead_at(Stage.LEAD)
-    _redis().sadd(cache.make_and_validate_key(PENDING_SET), ann.pk, bob.pk)
+    _queue(ann.pk, bob.pk)
 
     def deadlock(**kwargs):
         raise OperationalError("deadlock detected")
 
-    monkeypatch.setattr(services, "leads_rescore", deadlock)
+    monkeypatch.setattr(services, "scores_write", deadlock)
     with pytest.raises(OperationalError):
         leads_pending_rescore()
 
     assert _pending() == {ann.pk, bob.pk}  # the retry (or the sweep) takes them again
+
+
+@pytest.mark.redis
+def test_a_lead_another_transaction_holds_waits_in_the_queue_without_blocking(transactional_db):
+    busy, free = lead_at(Stage.LEAD), lead_at(Stage.LEAD)
+    _queue(busy.pk, free.pk)
+    db = connection.settings_dict
+    other = psycopg.connect(
+        dbname=db["NAME"], user=db["USER"], host=db["HOST"], port=db["PORT"] or 5432
+    )
+    try:
+        # An ingest storing an event of `busy`, say: its row is locked until that commits.
+        other.execute("SELECT 1 FROM stages_lead WHERE id = %s FOR UPDATE", [busy.pk])
+
+        leads_pending_rescore()
+
+        assert _scored() == {free.pk}
+        assert _pending() == {busy.pk}  # left for the task the holder queues when it commits
+    finally:
+        other.rollback()
+        other.close()
+    leads_pending_rescore()
+    assert _scored() == {busy.pk, free.pk}
 
 
 @override_settings(CACHES={"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}})

@@ -9,9 +9,8 @@ import time
 import uuid
 
 import pytest
-from django.core.cache import cache
 
-from scoring.services import DRAIN_KEY, PENDING_SET, lead_explain
+from scoring.services import RESCORE_QUEUE, lead_explain
 from stages.models import Lead, Stage, StageRules
 
 pytestmark = [pytest.mark.redis]
@@ -91,10 +90,7 @@ def test_bursts_of_events_are_scored_by_few_recomputes_to_the_exact_score(
     assert sum(lead.events.count() for lead in leads) == EVENTS
 
     def all_current() -> bool:
-        redis = cache._cache.get_client(write=True)
-        if redis.scard(cache.make_and_validate_key(PENDING_SET)) or redis.exists(
-            cache.make_and_validate_key(DRAIN_KEY)
-        ):
+        if RESCORE_QUEUE.pending() or RESCORE_QUEUE.queued():
             return False
         for lead in Lead.objects.select_related("contact").filter(pk__in=[x.pk for x in leads]):
             if lead.scored_at is None or lead.last_event_at > lead.scored_at:
