@@ -292,11 +292,22 @@ FOLLOWED_RECEIVERS = {
 QUALIFY_BATCH = 1000
 
 
-def transitions_follow(*, lead_ids: list[int]) -> None:
+def transitions_follow(*, lead_ids: list[int], later: bool = False) -> None:
     """Do for these leads, moved in bulk without django-fsm, what the receivers of its
-    post_transition do for a lead besides the audit record (FOLLOWED_RECEIVERS)."""
-    if lead_ids and apps.is_installed("leadflow.reports"):
-        from leadflow.reports.services import journeys_refresh  # reports build on stages
+    post_transition do for a lead besides the audit record (FOLLOWED_RECEIVERS).
+
+    `later`: by a worker once this transaction commits (the tracking API's identify calls, whose
+    concurrent batches would otherwise queue on the reports' shared day rows), not in it.
+    """
+    if not lead_ids or not apps.is_installed("leadflow.reports"):
+        return
+    # The reports build on stages: imported here, not at the top.
+    if later:
+        from leadflow.reports.queue import journeys_schedule_refresh
+
+        journeys_schedule_refresh(lead_ids)
+    else:
+        from leadflow.reports.services import journeys_refresh
 
         journeys_refresh(lead_ids=lead_ids)
 

@@ -24,11 +24,10 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.apps import apps
-
 from leadflow.lib.prepared import prepared_cursor
 from leadflow.people.models import Contact, ContactMerge, Visitor
 from stages.models import Lead, LeadTransition, Source, Stage, Status
+from stages.services import transitions_follow
 
 from .messages import TRAIT_FIELDS, Message
 from .models import Event
@@ -479,22 +478,7 @@ def _links_write(batch: _Batch, seen_at: dt.datetime) -> list[HistoryRow]:
         rows = cursor.fetchall()
     moved = [row[1] for row in rows if not row[0]]
     if moved:
-        _identified_follow(moved)
+        # What the receivers of `Lead.identify` do besides the audit record (written above),
+        # once for all the leads the batch identified.
+        transitions_follow(lead_ids=moved, later=True)
     return [tuple(row[1:]) for row in rows if row[0]]
-
-
-# What the receivers of django-fsm's post_transition do for one `Lead.identify` besides the
-# audit record (written above), done once for all the leads the batch identified. A test lists
-# the receivers: a new one fails it until it is followed here too.
-FOLLOWED_RECEIVERS = {
-    "stages.audit.transition_record",
-    "leadflow.reports.receivers.journey_on_transition",
-}
-
-
-def _identified_follow(lead_ids: list[int]) -> None:
-    if apps.is_installed("leadflow.reports"):
-        # Refreshed by a worker after commit, not in this transaction: see `reports.queue`.
-        from leadflow.reports.queue import journeys_schedule_refresh
-
-        journeys_schedule_refresh(lead_ids)

@@ -285,10 +285,11 @@ def test_a_batch_resolves_people_exactly_as_one_call_at_a_time(db, write_key, be
 
 def test_the_batch_identify_follows_every_receiver_of_a_transition():
     # The batch identifies many leads in one statement, not through django-fsm's signal: what
-    # each receiver does for a transition must be done there too (identity.FOLLOWED_RECEIVERS).
+    # each receiver does for a transition must be done there too
+    # (stages.services.FOLLOWED_RECEIVERS).
     from django_fsm.signals import post_transition
 
-    from leadflow.tracking.identity import FOLLOWED_RECEIVERS
+    from stages.services import FOLLOWED_RECEIVERS
 
     sync, async_ = post_transition._live_receivers(Lead)
     names = {f"{r.__module__}.{r.__qualname__}" for r in [*sync, *async_]}
