@@ -171,7 +171,7 @@ def test_the_progress_endpoint_polls_until_the_rescore_finishes(
 
     assert 'hx-trigger="every 1s"' in html
     assert '<progress id="rescore-bar" max="2" value="0"' in html
-    assert "0 of 2 chunks done" in html
+    assert "0 of 2 steps done" in html
 
 
 def test_a_change_of_the_sla_alone_publishes_without_a_rescore(admin_client, demo_rules):
