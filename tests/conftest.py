@@ -78,6 +78,11 @@ def _clean_cache() -> None:
     # Pending-score marks and cached rules must not leak from one test's leads to the next.
     from django.core.cache import cache
 
+    from leadflow.tracking import ratelimit
+
+    # ...nor the rate limiter's blocks of budget, which a web process keeps in memory.
+    ratelimit._blocks.clear()
+    ratelimit._used_written.clear()
     location = settings.CACHES["default"]["BACKEND"]
     if location.endswith("RedisCache"):
         # Delete only this project's keys: the Redis may be shared with a broker or other apps.

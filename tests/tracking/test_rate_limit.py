@@ -137,3 +137,28 @@ def test_the_count_is_shared_by_every_web_process(db, send, write_key):
     assert send("/v1/page", page()).status_code == 429
     assert int(other_process.get(key)) == 10
     assert 0 < other_process.ttl(key) <= 6
+
+
+@pytest.mark.redis
+@override_settings(TRACKING_RATE_LIMIT=1000, TRACKING_RATE_WINDOW=10)
+def test_a_process_takes_the_budget_in_blocks_and_never_overdraws_it(db, write_key):
+    import redis
+
+    from leadflow.tracking.ratelimit import rate_take
+
+    now = START.timestamp()
+    redis_count = redis.Redis.from_url(os.environ["REDIS_URL"])
+    key = cache.make_key(COUNT_KEY.format(write_key.pk, int(now) // 10))
+
+    # A budget of 10,000 events a window: the first call takes a block of 100.
+    assert rate_take(source_id=write_key.pk, events=1, now=now).allowed
+    assert int(redis_count.get(key)) == 100
+    for _ in range(99):  # served from the block: no round trip, the count stays
+        assert rate_take(source_id=write_key.pk, events=1, now=now).allowed
+    assert int(redis_count.get(key)) == 100
+
+    # Other processes have taken all but 30: the next block is those 30, then none is left.
+    redis_count.set(key, 9_970)
+    results = [rate_take(source_id=write_key.pk, events=1, now=now).allowed for _ in range(31)]
+    assert results == [True] * 30 + [False]
+    assert int(redis_count.get(key)) == 10_000
