@@ -68,7 +68,10 @@ class CoalescedQueue:
                 wait = self.wait()
                 # A countdown makes an ETA task, which the worker holds on a timer: none at all
                 # when there is nothing to wait for.
-                self.task.apply_async(countdown=wait) if wait > 0 else self.task.delay()
+                if wait > 0:
+                    self.task.apply_async(countdown=wait)
+                else:
+                    self.task.delay()
         except (RedisError, BrokerError, OSError):
             # The work's own data is committed: an outage must not fail the request that wrote
             # it. The queue's periodic sweep finds these ids again once Redis is back.
