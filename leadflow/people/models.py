@@ -107,12 +107,19 @@ class Contact(models.Model):
 class Visitor(models.Model):
     """An anonymous browser, known by the anonymous id of its cookie."""
 
-    anonymous_id = models.CharField(max_length=200, unique=True)
+    # Unique by a constraint, not `unique=True`: that would add a second index for LIKE
+    # (varchar_pattern_ops) that no query uses, written on every new browser.
+    anonymous_id = models.CharField(max_length=200)
     contact = models.ForeignKey(
         Contact, null=True, blank=True, on_delete=models.SET_NULL, related_name="visitors"
     )
     first_seen_at = models.DateTimeField()
     last_seen_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["anonymous_id"], name="visitor_anonymous_id_unique")
+        ]
 
     def __str__(self) -> str:
         return self.anonymous_id
