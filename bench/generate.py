@@ -23,9 +23,12 @@ already happened. The scores are not: a full rescore computes them afterwards.
 
 from __future__ import annotations
 
+import argparse
 import datetime as dt
+import os
 import re
 import secrets
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -141,10 +144,13 @@ def generate(
     seed: float = 0.42,
     end: dt.datetime | None = None,
     progress: Progress | None = None,
+    write_events: bool = True,
 ) -> Generated:
     """Add about `leads` leads (with their contacts, browsers and stages) and `events` events.
 
     Generated rows take ids after those already there. Returns the counts and the time taken.
+    Without `write_events`, everything but the events themselves is written (their sessions
+    too, which the leads' last activity comes from): the lead side, timed apart.
     """
     if leads < 1 or events < leads * 4:
         raise ValueError("need at least one lead and four events a lead")
@@ -155,7 +161,8 @@ def generate(
     report = _locked(progress or (lambda step, done, total: None))
     params = _params(leads, events, start, end, source_id, sdr_ids, ae_ids, marketer_id, seed)
     big = leads >= BIG_LEADS
-    tables = [*(_LEAD_TABLES if big else []), *(_EVENT_TABLES if events >= BIG_EVENTS else [])]
+    big_events = write_events and events >= BIG_EVENTS
+    tables = [*(_LEAD_TABLES if big else []), *(_EVENT_TABLES if big_events else [])]
     with _connect(conninfo) as conn:
         _session(conn, seed)
         _steps(conn, _PREPARE, params, result, report)
@@ -163,8 +170,8 @@ def generate(
         try:
             if big:
                 # Without their keys, the tables fill in any order: two lines of work, a
-                # connection each (the browsing history, then what needs it; the people, their
-                # audit trail and the anonymous browsers).
+                # connection each (the leads' sessions, then what needs them; the people, their
+                # audit trail, the anonymous visits and browsers), about equal in CPU.
                 both = _counting(report, "sessions, people, leads", len(_HISTORY) + len(_PEOPLE))
                 _parallel(
                     conninfo,
@@ -179,24 +186,26 @@ def generate(
                 # skipped (its unique key is there to say so).
                 skip = "ON CONFLICT DO NOTHING"
                 steps = [
-                    _PEOPLE[0],
-                    _HISTORY[0],
+                    ("contacts", _CONTACTS),
+                    ("sessions", _SESSIONS),
+                    ("visits", _VISITS),
                     ("visitors", _VISITORS + skip),
                     ("lead visitors", _VISITORS_LEADS + skip),
-                    _HISTORY[1],
-                    _PEOPLE[1],
+                    ("leads", _LEADS),
+                    ("transitions", _TRANSITIONS),
                 ]
                 _steps(conn, steps, params, result, report)
-            step = time.perf_counter()
-            _events_write(conninfo, _slices(conn), params, seed, report)
-            result.steps["events"] = time.perf_counter() - step
+            if write_events:
+                step = time.perf_counter()
+                _events_write(conninfo, _slices(conn), params, seed, report)
+                result.steps["events"] = time.perf_counter() - step
         finally:
             step = time.perf_counter()
             _indexes_build(conninfo, rebuild, seed, report)
             result.steps["indexes"] = time.perf_counter() - step
         row = conn.execute(
             "SELECT (SELECT count(*) FROM bench_gen_lead),"
-            " (SELECT sum(n) FROM bench_gen_session),"
+            " (SELECT sum(n) FROM bench_gen_session) + (SELECT sum(n) FROM bench_gen_visit),"
             " (SELECT count(*) FROM bench_gen_lead) * (1 + %(anonymous)s),"
             " (SELECT count(*) FROM stages_leadtransition"
             "  WHERE lead_id >= (SELECT min(lid) FROM bench_gen_lead))",
@@ -210,7 +219,7 @@ def generate(
         _parallel(
             conninfo,
             [
-                lambda c: c.execute("ANALYZE tracking_event"),
+                lambda c: c.execute("ANALYZE tracking_event") if write_events else None,
                 lambda c: c.execute(
                     "ANALYZE people_contact, stages_lead, people_visitor, stages_leadtransition"
                 ),
@@ -404,7 +413,9 @@ FROM (
                 CASE WHEN stage IN ('sql', 'customer') AND r3 < 0.2
                     THEN (ARRAY['outbound', 'event', 'referral'])[1 + floor(r4 * 3)::int]
                     ELSE 'tracking' END AS source,
-                %(salt)s || to_hex(hashint8(n * 7 + 1)::bigint) || '-' || to_hex(n) AS anon_id,
+                -- Browser ids sort as they are written (see `_VISITORS`).
+                %(salt)s || lpad(to_hex(n), 8, '0') || '-' || to_hex(hashint8(n * 7 + 1)::bigint)
+                    AS anon_id,
                 CASE WHEN r5 < 0.8 THEN 'u' || n ELSE '' END AS user_id,
                 1 + floor(random() * 64)::int AS channel,
                 -- A company has several people: company c takes a share that falls with c.
@@ -495,7 +506,8 @@ SELECT b, jsonb_build_object('ip', '203.0.' || (b %% 250) || '.' || (b * 7 %% 25
 FROM generate_series(0, %(browsers)s - 1) b;
 -- The visitors who never identify: one visit, or two.
 CREATE UNLOGGED TABLE bench_gen_anon AS
-SELECT v, 'v' || %(salt)s || to_hex(hashint8(v * 7 + 3)::bigint) || '-' || to_hex(v) AS anon,
+SELECT v, 'v' || %(salt)s || lpad(to_hex(v), 8, '0') || '-' || to_hex(hashint8(v * 7 + 3)::bigint)
+        AS anon,
     %(start)s::timestamptz + make_interval(secs => %(span)s * random()) AS at,
     CASE WHEN random() < 0.2
         THEN %(start)s::timestamptz + make_interval(secs => %(span)s * random()) END AS again
@@ -509,6 +521,7 @@ _SCRATCH = [
     "bench_gen_browser",
     "bench_gen_anon",
     "bench_gen_session",
+    "bench_gen_visit",
     "bench_gen_seen",
 ]
 
@@ -621,26 +634,21 @@ FROM bench_gen_lead WHERE out_at IS NOT NULL
 ORDER BY 10;
 """
 
-# Sessions, in time order: kind 0 an anonymous visitor who never identifies, 1 the session in
-# which a lead identifies (a form), 2 another visit of a lead (before it identified: anonymous,
-# its history attached later; after: with its user id), 3 a hot lead's buying visit (pricing,
-# then a white paper or a demo request) shortly before it qualified. Each carries what its
-# events need of its lead, so that writing them joins nothing big.
+# Sessions, in time order: kind 0 an anonymous visitor who never identifies (`_VISITS`), 1 the
+# session in which a lead identifies (a form), 2 another visit of a lead (before it identified:
+# anonymous, its history attached later; after: with its user id), 3 a hot lead's buying visit
+# (pricing, then a white paper or a demo request) shortly before it qualified. Each carries what
+# its events need of its lead, so that writing them joins nothing big. The leads' sessions and
+# the anonymous visits are two tables, made side by side (odd and even numbers, each in time
+# order): the event writers merge them.
 _SESSIONS = """
--- (Sorting seven million visits in memory rather than on disk halves the step.)
+-- (Sorting millions of visits in memory rather than on disk halves the step.)
 SET work_mem = '1GB';
 CREATE UNLOGGED TABLE bench_gen_session AS
-WITH base AS MATERIALIZED (
-    SELECT 0 AS kind, a.v AS who, s.at,
-        CASE WHEN random() < 0.7 THEN 1 ELSE 2 + floor(random() * 3)::int END AS n,
-        1 + floor(random() * 64)::int AS channel,
-        NULL::bigint AS lid, NULL::bigint AS cid, a.anon, '' AS uid, false AS after,
-        false AS warm
-    FROM bench_gen_anon a
-    CROSS JOIN LATERAL (SELECT a.at UNION ALL SELECT a.again WHERE a.again IS NOT NULL) s (at)
-    UNION ALL
-    SELECT 1, n, t_id - interval '2 minutes', 3 + floor(random() * 4)::int, channel,
-        lid, cid, anon_id, user_id, false, cold OR stage <> 'lead'
+WITH own AS MATERIALIZED (
+    SELECT 1 AS kind, n AS who, t_id - interval '2 minutes' AS at,
+        3 + floor(random() * 4)::int AS n, channel, lid, cid, anon_id AS anon, user_id AS uid,
+        false AS after, cold OR stage <> 'lead' AS warm
     FROM bench_gen_lead
     UNION ALL
     SELECT 3, n, mql_at - make_interval(mins => 30 + floor(random() * 600)::int), 5, 1,
@@ -659,41 +667,71 @@ WITH base AS MATERIALIZED (
             1 + floor(random() * 64)::int AS channel
         OFFSET 0) g ON true
     -- Older leads had more time to come back: the owner is skewed to low n (older). The mean
-    -- of n is 1 + 1 / (e^(1/3) - 1), about 3.53 events a visit.
+    -- of n is 1 + 1 / (e^(1/3) - 1), about 3.53 events a visit; the anonymous visits have 1.6
+    -- events each, and 1.2 visits a visitor (see `_VISITS`).
     JOIN (SELECT 1 + floor(%(leads)s * power(random(), 1.3))::bigint AS owner
-          FROM generate_series(1, greatest(0,
-              (%(events)s - (SELECT sum(n) FROM base)) / 3.53)::bigint) g
+          FROM generate_series(1, greatest(0, (%(events)s - (SELECT sum(n) FROM own)
+              - %(leads)s * %(anonymous)s * 1.2 * 1.6) / 3.53)::bigint) g
           OFFSET 0) o ON o.owner = l.n
 )
-SELECT row_number() OVER (ORDER BY at) AS sid, * FROM (
-    SELECT * FROM base UNION ALL SELECT * FROM more
+SELECT 2 * row_number() OVER (ORDER BY at) AS sid, *,
+    floor(extract(epoch FROM at) * 1000)::bigint AS ms
+FROM (
+    SELECT * FROM own UNION ALL SELECT * FROM more
 ) s;
-CREATE INDEX ON bench_gen_session (sid);
+CREATE INDEX ON bench_gen_session (at);
 ANALYZE bench_gen_session;
 -- When each lead's browser was first and last seen, and its last event.
 CREATE UNLOGGED TABLE bench_gen_seen AS
 SELECT who AS n, min(at) AS first, max(at) AS last,
     max(at + make_interval(secs => (n - 1) * 47 + (sid %% 40) + 0.4)) AS last_event
-FROM bench_gen_session WHERE kind > 0 GROUP BY who;
+FROM bench_gen_session GROUP BY who;
 ANALYZE bench_gen_seen;
 RESET work_mem;
 """
+_VISITS = """
+SET work_mem = '1GB';
+CREATE UNLOGGED TABLE bench_gen_visit AS
+SELECT 2 * row_number() OVER (ORDER BY at) - 1 AS sid, *,
+    floor(extract(epoch FROM at) * 1000)::bigint AS ms
+FROM (
+    SELECT 0 AS kind, a.v AS who, s.at,
+        CASE WHEN random() < 0.7 THEN 1 ELSE 2 + floor(random() * 3)::int END AS n,
+        1 + floor(random() * 64)::int AS channel,
+        NULL::bigint AS lid, NULL::bigint AS cid, a.anon, '' AS uid, false AS after,
+        false AS warm
+    FROM bench_gen_anon a
+    CROSS JOIN LATERAL (SELECT a.at UNION ALL SELECT a.again WHERE a.again IS NOT NULL) s (at)
+) v;
+CREATE INDEX ON bench_gen_visit (at);
+ANALYZE bench_gen_visit;
+RESET work_mem;
+"""
 
-# Every browser once, first and last seen as its visits say: the leads', the others'.
+# Every browser once, first and last seen as its visits say: the leads', the others'. Each in
+# the order of its id, so that its indexes are built from nearly sorted keys: the same index as
+# from random ones (real browsers' ids), in a fifth of the CPU.
 _VISITORS_LEADS = """
 INSERT INTO people_visitor (anonymous_id, contact_id, first_seen_at, last_seen_at)
 SELECT l.anon_id, l.cid, s.first, s.last FROM bench_gen_lead l JOIN bench_gen_seen s USING (n)
+ORDER BY l.n
 """
 _VISITORS = """
 INSERT INTO people_visitor (anonymous_id, contact_id, first_seen_at, last_seen_at)
 SELECT anon, NULL, least(at, again), greatest(at, again) FROM bench_gen_anon
 """
 
-# The events of the sessions sid in [lo, hi): every column as the tracking API stores it.
+# The events of the sessions that start in [lo, hi), in time order: every column as the tracking
+# API stores it.
 _EVENTS = """
 INSERT INTO tracking_event (source_id, message_id, type, name, url, properties, context,
     anonymous_id, user_id, extra, lead_id, occurred_at, received_at)
-SELECT %(source)s, 'ajs-next-' || md5(%(salt)s || s.sid || '-' || k), e.type,
+-- Message ids as analytics.js makes them (`ajs-next-<epoch ms>-<uuid>`), the sid and salt standing
+-- in for the uuid: in time order, so the unique index is built from sorted keys, not hashes.
+SELECT %(source)s,
+    'ajs-next-' || (s.ms + ((k - 1) * 47 + s.sid %% 40) * 1000) || '-' || %(salt)s || '-' || s.sid
+        || '-' || k,
+    e.type,
     CASE
         WHEN e.type = 'page' THEN p.title
         WHEN e.type <> 'track' THEN ''
@@ -717,9 +755,14 @@ SELECT %(source)s, 'ajs-next-' || md5(%(salt)s || s.sid || '-' || k), e.type,
             (SELECT c.traits FROM people_contact c WHERE c.id = s.cid))
         WHEN e.type = 'alias' THEN jsonb_build_object('previousId', s.anon)
         ELSE '{}'::jsonb END,
-    s.lid, s.at + make_interval(secs => (k - 1) * 47 + (s.sid %% 40)),
-    s.at + make_interval(secs => (k - 1) * 47 + (s.sid %% 40) + 0.4)
-FROM bench_gen_session s
+    s.lid, s.at + ((k - 1) * 47 + s.sid %% 40) * interval '1 second',
+    s.at + ((k - 1) * 47 + s.sid %% 40) * interval '1 second' + interval '0.4 seconds'
+FROM (
+    SELECT * FROM bench_gen_session WHERE at >= %(lo)s AND at < %(hi)s
+    UNION ALL
+    SELECT * FROM bench_gen_visit WHERE at >= %(lo)s AND at < %(hi)s
+    ORDER BY at
+) s
 CROSS JOIN LATERAL generate_series(1, s.n) k
 CROSS JOIN LATERAL (SELECT
     -- What the k-th event of the session is.
@@ -741,23 +784,36 @@ CROSS JOIN LATERAL (SELECT
 ) e
 JOIN bench_gen_page p ON p.pi = e.pi AND p.v = e.v
 JOIN bench_gen_browser b ON b.b = s.who %% %(browsers)s
-WHERE s.sid >= %(lo)s AND s.sid < %(hi)s
 """
 
 # The order of work: what the others need first, then two lines at a time (see `generate`).
 _PREPARE = [("people", _GEN_LEAD.format(scratch=", ".join(_SCRATCH)))]
 _HISTORY = [("sessions", _SESSIONS), ("leads", _LEADS), ("lead visitors", _VISITORS_LEADS)]
-_PEOPLE = [("contacts", _CONTACTS), ("transitions", _TRANSITIONS), ("visitors", _VISITORS)]
+# (The anonymous browsers first: the leads' ones are written into the same table at the end of
+# the other line, and two bulk inserts into one table wait on each other to extend it.)
+_PEOPLE = [
+    ("visitors", _VISITORS),
+    ("contacts", _CONTACTS),
+    ("transitions", _TRANSITIONS),
+    ("visits", _VISITS),
+]
 
 
-def _slices(conn: psycopg.Connection) -> list[tuple[int, int, int]]:
-    """Cut the sessions into slices of about equal events: (lo sid, hi sid, events)."""
-    total_sessions = conn.execute("SELECT count(*) FROM bench_gen_session").fetchone()[0]
-    bounds = [1 + total_sessions * i // SLICES for i in range(SLICES + 1)]
-    bounds[-1] = total_sessions + 1
+Slice = tuple[dt.datetime, dt.datetime, int]
+_SESSIONS_ALL = (
+    "(SELECT at, n FROM bench_gen_session UNION ALL SELECT at, n FROM bench_gen_visit) s"
+)
+
+
+def _slices(conn: psycopg.Connection) -> list[Slice]:
+    """Cut the period of the sessions into equal slices: (lo, hi, events of the sessions that
+    start in [lo, hi))."""
+    first, last = conn.execute(f"SELECT min(at), max(at) FROM {_SESSIONS_ALL}").fetchone()
+    step = (last - first) / SLICES
+    bounds = [first + step * i for i in range(SLICES)] + [last + dt.timedelta(seconds=1)]
     events = dict(
         conn.execute(
-            "SELECT width_bucket(sid, %s::bigint[]), sum(n) FROM bench_gen_session GROUP BY 1",
+            f"SELECT width_bucket(at, %s::timestamptz[]), sum(n) FROM {_SESSIONS_ALL} GROUP BY 1",
             [bounds[:-1]],
         ).fetchall()
     )
@@ -766,7 +822,7 @@ def _slices(conn: psycopg.Connection) -> list[tuple[int, int, int]]:
 
 def _events_write(
     conninfo: str,
-    slices: list[tuple[int, int, int]],
+    slices: list[Slice],
     params: dict[str, object],
     seed: float,
     report: Progress,
@@ -775,10 +831,10 @@ def _events_write(
     done = 0
     report("events", 0, total)
 
-    def write(piece: tuple[int, int, int]) -> int:
-        lo, hi, events = piece
+    def write(numbered: tuple[int, Slice]) -> int:
+        number, (lo, hi, events) = numbered
         with _connect(conninfo) as conn:
-            _session(conn, (seed + lo / 1e6) % 1)
+            _session(conn, (seed + number / 1000) % 1)
             # Hash joins to the small tables keep the sessions' order: events in time order.
             conn.execute("SET enable_mergejoin = off")
             conn.execute(_EVENTS, {**params, "lo": lo, "hi": hi})
@@ -786,7 +842,7 @@ def _events_write(
 
     # Two writers: the slices are in time order, so the table stays nearly in time order.
     with ThreadPoolExecutor(2) as pool:
-        for events in pool.map(write, slices):
+        for events in pool.map(write, enumerate(slices)):
             done += events
             report("events", done, total)
 
@@ -851,3 +907,54 @@ def _indexes_build(conninfo: str, rounds: list[list[str]], seed: float, report: 
     for statements in rounds:
         work = partial(build, list(reversed(statements)))
         _parallel(conninfo, [work, work], seed)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m bench.generate`: generate into a new database of its own and print each
+    step's time (on DATABASE_URL's server, or the embedded PostgreSQL)."""
+    parser = argparse.ArgumentParser(prog="python -m bench.generate", description=main.__doc__)
+    parser.add_argument("database", help="the database to create (dropped first if it exists)")
+    parser.add_argument("--leads", type=int, default=100_000)
+    parser.add_argument("--events", type=int, default=2_000_000)
+    parser.add_argument(
+        "--no-events",
+        action="store_true",
+        help="write everything but the events: time the lead side alone",
+    )
+    args = parser.parse_args(argv)
+    from .report import Progress
+    from .stack import conninfo, server_url, with_database
+
+    with psycopg.connect(conninfo(with_database(server_url(), "postgres")), autocommit=True) as c:
+        c.execute(f'DROP DATABASE IF EXISTS "{args.database}" WITH (FORCE)')
+        c.execute(f'CREATE DATABASE "{args.database}"')
+    os.environ["DATABASE_URL"] = with_database(server_url(), args.database)
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "leadflow.settings")
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    from leadflow.tracking.models import WriteKey
+
+    call_command("migrate", verbosity=0, interactive=False)
+    source = WriteKey.objects.create(name="Benchmark")
+    print(f"generating {args.leads:,} leads and {args.events:,} events into {args.database}")
+    result = generate(
+        django_conninfo(),
+        leads=args.leads,
+        events=args.events,
+        source_id=source.pk,
+        sdr_ids=[],
+        ae_ids=[],
+        write_events=not args.no_events,
+        progress=Progress(),
+    )
+    for name, seconds in result.steps.items():
+        print(f"  {name:<14} {seconds:6.1f} s")
+    print(f"{result.leads:,} leads in {result.seconds:.1f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

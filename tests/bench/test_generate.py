@@ -191,3 +191,40 @@ def test_browsers_are_first_and_last_seen_at_their_first_and_last_visit(generate
         )
         == LEADS
     )
+
+
+def test_message_ids_are_analytics_js_ones_stamped_with_the_event_time(generated):
+    # `ajs-next-<epoch ms>-<unique part>`, as analytics.js makes them: the ids sort by time.
+    assert (
+        _one(
+            """
+        SELECT count(*) FROM tracking_event
+        WHERE split_part(message_id, '-', 3)::bigint
+            = floor(extract(epoch FROM occurred_at) * 1000)::bigint
+        """
+        )
+        == Event.objects.count()
+    )
+
+
+def test_without_events_everything_else_is_written(transactional_db, monkeypatch):
+    # The lead side timed apart (`python -m bench.generate --no-events`), loaded in bulk.
+    monkeypatch.setattr(generator, "BIG_LEADS", 1)
+    keys = _keys()
+    source = WriteKey.objects.create(name="Benchmark")
+    result = generate(
+        django_conninfo(),
+        leads=LEADS,
+        events=EVENTS,
+        source_id=source.pk,
+        sdr_ids=[],
+        ae_ids=[],
+        write_events=False,
+    )
+    assert _keys() == keys
+    assert "events" not in result.steps
+    assert not Event.objects.exists()
+    assert Lead.objects.count() == Contact.objects.count() == LEADS
+    assert Visitor.objects.count() == result.visitors
+    assert LeadTransition.objects.filter(name="identify").count() == LEADS
+    assert not Lead.objects.filter(last_event_at__isnull=True).exists()
