@@ -388,9 +388,11 @@ class Bench:
         session.create()
         return f"{settings.SESSION_COOKIE_NAME}={session.session_key}"
 
-    def _page_runs(self, path: str, cookie: str) -> list[dict[str, Any]]:
-        """The scale's runs of one signed-in client loading a page back to back; a page that
-        answers anything but 200 stops the bench."""
+    def _page_runs(
+        self, path: str, cookie: str, seconds: float | None = None
+    ) -> list[dict[str, Any]]:
+        """The scale's runs of one signed-in client loading a page back to back (for the
+        scale's seconds, or `seconds`); a page that answers anything but 200 stops the bench."""
         results = []
         for _ in range(self.scale.runs):
             result = self.load(
@@ -401,7 +403,7 @@ class Bench:
                     "bodies": [],
                     "cookie": cookie,
                     "clients": 1,
-                    "duration": self.scale.page_seconds,
+                    "duration": seconds or self.scale.page_seconds,
                 },
                 "pages",
             )
@@ -944,11 +946,12 @@ class Bench:
                             done.add(lead_id)
                 time.sleep(0.05)
 
-    # -- funnel report --
+    # -- reports --
 
     def reports(self) -> None:
-        """The funnel of the last 90 days in process beside its bare SQL, and the whole
-        reports page (every section) over HTTP."""
+        """The funnel of the last 90 days in process beside its bare SQL, each report section
+        over HTTP (its CSV export, one request a section) for several periods beside its bare
+        SQL, and the whole reports page (every section at once)."""
         from django.db import connection
         from django.test.utils import CaptureQueriesContext
         from django.utils import timezone
@@ -1001,6 +1004,7 @@ class Bench:
             )
         )
         cookie = self._session_cookie(self.users()["marketer"][0])
+        self._report_sections(cookie)
         runs = self._page_runs("/reports/", cookie)
         p50s = [result["p50_ms"] for result in runs]
         p95s = [result["p95_ms"] for result in runs]
@@ -1014,6 +1018,66 @@ class Bench:
                 target="≤ 100 ms a report",
             )
         )
+
+    def _report_sections(self, cookie: str) -> None:
+        """Each section's CSV export over HTTP, over 30, 90 and 365 days up to today: one
+        figure a section at its slowest period (p95), beside the bare SQL of that section and
+        period; a note gives p50 / p95 / floor at every period."""
+        from django.utils import timezone
+
+        from leadflow.reports.tables import SECTIONS
+
+        today = timezone.localdate()
+        for key in SECTIONS:
+            step(f"report section {key}")
+            measured = []
+            for days in (30, 90, 365):
+                start = today - dt.timedelta(days=days - 1)
+                path = f"/reports/{key}.csv?period=custom&start={start}&end={today}"
+                runs = self._page_runs(path, cookie, seconds=self.scale.page_seconds / 2)
+                floor, statements = self._report_floor(key, start, today)
+                p50s = [result["p50_ms"] for result in runs]
+                p95s = [result["p95_ms"] for result in runs]
+                measured.append((days, p50s, p95s, floor, statements))
+            days, _, p95s, floor, statements = max(measured, key=lambda m: statistics.median(m[2]))
+            self.figures.append(
+                Figure(
+                    f"report: {key}",
+                    f"p95 over HTTP (CSV), slowest period: {days} days",
+                    p95s,
+                    "ms",
+                    floor=floor,
+                    floor_label=f"its bare SQL ({statements} statements)",
+                    target="≤ 100 ms at 1 M leads",
+                    bound=(100, "max"),
+                )
+            )
+            self.notes.append(
+                f"report section {key} (CSV export, p50 / p95 over HTTP, bare SQL), by period: "
+                + "; ".join(
+                    f"{d} days {statistics.median(a):.1f} / {statistics.median(b):.1f} / {f:.1f} ms"
+                    for d, a, b, f, _ in measured
+                )
+            )
+
+    def _report_floor(self, key: str, start: dt.date, end: dt.date) -> tuple[float, int]:
+        """The bare SQL of one section and period: the statements it runs, each timed 10 times
+        from a plain connection; the median of their sums in ms, and how many there are."""
+        from django.db import connection
+        from django.test.utils import CaptureQueriesContext
+
+        from leadflow.reports.queries import Period
+        from leadflow.reports.tables import SECTIONS, Scope
+
+        from .floors import sql_time
+
+        with CaptureQueriesContext(connection) as captured:
+            # The breakdowns by the page's default dimension, as a user first sees them.
+            build = SECTIONS[key][1]
+            build(Period(start, end), Scope(everything=True), dimension="first_touch_source")
+        times = [sql_time(self.db, q["sql"], repeat=10) for q in captured.captured_queries]
+        total = statistics.median(sum(parts) for parts in zip(*times, strict=True))
+        return total * 1000, len(times)
 
     # -- not built yet --
 
