@@ -280,6 +280,8 @@ def _lead_bounds(chunks: int) -> list[int]:
 
 # Pages of the events table (8 kB each) below which a slice is not worth its own task.
 SLICE_MIN_PAGES = 4096
+# Pages of the events table sampled for the frequent keys of its events (`sql.keys_create`).
+KEYS_SAMPLE_PAGES = 2000
 
 
 def _event_slices(count: int) -> list[int]:
@@ -302,7 +304,8 @@ def rescore_create(
 ) -> RescoreRun:
     """Record a rescore of every lead with the active rules, cut into chunks of lead ids, and
     (with behaviour rules) its first pass into slices of the events table, with the table the
-    slices fill for the chunks; it goes with this transaction if it rolls back."""
+    slices fill for the chunks and the table of event keys they read; it goes with this
+    transaction if it rolls back."""
     rules = rules_active()
     chunks = chunks or settings.SCORING_RESCORE_CHUNKS
     bounds = _lead_bounds(chunks)
@@ -325,6 +328,14 @@ def rescore_create(
                 rules, table=sql.partials_table(run.pk), bounds=bounds
             ):
                 cursor.execute(statement)
+            pages = run.slices[-1]
+            statement, params = sql.keys_create(
+                rules,
+                table=sql.keys_table(run.pk),
+                sample_percent=min(100.0, 100.0 * KEYS_SAMPLE_PAGES / pages),
+            )
+            cursor.execute(statement, params)
+            cursor.execute(f"ANALYZE {sql.keys_table(run.pk)}")
     return run
 
 
@@ -384,6 +395,7 @@ def rescore_slice(*, run_id: int, index: int) -> None:
         blocks=(run.slices[index], None if last else run.slices[index + 1]),
         leads=sql.Leads(lo=run.bounds[0], hi=run.bounds[-1]),
         now=run.as_of,
+        keys=sql.keys_table(run.pk),
     )
     started = time.perf_counter()
     with transaction.atomic(), connection.cursor() as cursor:
@@ -476,7 +488,9 @@ def _rescore_finish(run_id: int) -> None:
 
 def _partials_drop(run_id: int) -> None:
     with connection.cursor() as cursor:
-        cursor.execute(f"DROP TABLE IF EXISTS {sql.partials_table(run_id)}")
+        cursor.execute(
+            f"DROP TABLE IF EXISTS {sql.partials_table(run_id)}, {sql.keys_table(run_id)}"
+        )
 
 
 def rescore_progress(run_id: int) -> dict[str, Any]:

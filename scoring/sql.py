@@ -16,7 +16,9 @@ operations are the engine's, in the same order, so the two agree to float summat
 A full rescore splits that pass in two, because a lead's events are spread over the whole events
 table: `partials_insert` aggregates one slice of the table's pages per lead (each page read once,
 in file order), and `scores_update(partials=...)` combines a chunk of leads' partial aggregates
-(sums, minima, concatenated times) into the same scores.
+(sums, minima, concatenated times) into the same scores. The slices look each event's rule
+conditions up by its key (type, name, URL) in a small table of the frequent keys (`keys_create`),
+so that names and URLs are folded and matched once per key, not once per event.
 """
 
 from __future__ import annotations
@@ -46,6 +48,9 @@ _ORIGIN = "([a-z][a-z0-9+.-]*://[^/?#]*)?"
 # An aggregate concatenating float8[] (migration scoring 0004): the times of a once-per-period
 # rule, gathered by slices of the events, put together per lead.
 ARRAY_CAT = "scoring_float8_array_cat"
+# The columns of an event that a rule's condition reads, but for its properties: its key.
+KEY = ("type", "name", "url")
+KEYS_LIMIT = 10_000  # keys in a rescore's table of them (`keys_create`): the most frequent
 _REGEX_SPECIAL = re.compile(r"([\\^$.|?*+()\[\]{}])")
 
 
@@ -117,17 +122,38 @@ class _Columns:
         name, expression = self.properties[key]
         return self.need(name, expression, rule)
 
-    def select(self) -> str:
+    def select(self, unknown_key: str | None = None) -> str:
+        """The derived columns. `unknown_key`: true where an event's key is not in a table of
+        keys; the columns of key conditions (all but the properties) are computed only there."""
+        properties = {name for name, _ in self.properties.values()}
         columns = []
         for name, expression in self.sql.items():
+            guards = []
             if name != "type" and "*" not in self.types[name]:
-                types = self.p(sorted(self.types[name]), "::text[]")
-                expression = f"CASE WHEN e.type = ANY({types}) THEN {expression} END"
+                guards.append(f"e.type = ANY({self.p(sorted(self.types[name]), '::text[]')})")
+            if unknown_key and name not in properties:
+                guards.append(unknown_key)
+            if guards:
+                expression = f"CASE WHEN {' AND '.join(guards)} THEN {expression} END"
             columns.append(f", {expression} AS {name}")
         return "".join(columns)
 
 
-def _event_condition(rule: engine.Rule, columns: _Columns, p: _Params) -> str:
+def _event_condition(
+    rule: engine.Rule, columns: _Columns, p: _Params, known: str | None = None
+) -> str:
+    """A rule's condition on an event. `known`: the column holding its key condition as a
+    table of event keys has it, NULL for a key not in that table (then computed here)."""
+    key = _key_condition(rule, columns, p)
+    if known:
+        key = f"coalesce({known}, {key})"
+    if not rule.property_match:
+        return key
+    return f"({key} AND {_property_condition(rule, columns, p)})"
+
+
+def _key_condition(rule: engine.Rule, columns: _Columns, p: _Params) -> str:
+    """The part of a rule's condition on an event's type, name and URL (its key)."""
     parts = []
     if rule.event_type:
         parts.append(f"{columns.need('type', 'e.type', rule)} = {p(rule.event_type)}")
@@ -154,17 +180,20 @@ def _event_condition(rule: engine.Rule, columns: _Columns, p: _Params) -> str:
         parts.append(f"{lurl} <> '' AND {literal}{lurl} ~ {p(pattern)}")
     elif rule.url_match:
         raise ValueError(f"unknown URL match {rule.url_match!r}")
-    if rule.property_match:
-        value = columns.property(rule.property_key, rule)
-        if rule.property_match == engine.PROPERTY_EQUALS:
-            parts.append(f"{value} = {p(engine.fold(rule.property_value))}")
-        elif rule.property_match == engine.PROPERTY_CONTAINS:
-            parts.append(f"strpos({value}, {p(engine.fold(rule.property_value))}) > 0")
-        elif rule.property_match == engine.PROPERTY_EXISTS:
-            parts.append(f"{value} IS NOT NULL")
-        else:
-            raise ValueError(f"unknown property match {rule.property_match!r}")
-    return "(" + " AND ".join(parts) + ")" if parts else "false"
+    if parts:
+        return "(" + " AND ".join(parts) + ")"
+    return "true" if rule.property_match else "false"
+
+
+def _property_condition(rule: engine.Rule, columns: _Columns, p: _Params) -> str:
+    value = columns.property(rule.property_key, rule)
+    if rule.property_match == engine.PROPERTY_EQUALS:
+        return f"{value} = {p(engine.fold(rule.property_value))}"
+    if rule.property_match == engine.PROPERTY_CONTAINS:
+        return f"strpos({value}, {p(engine.fold(rule.property_value))}) > 0"
+    if rule.property_match == engine.PROPERTY_EXISTS:
+        return f"{value} IS NOT NULL"
+    raise ValueError(f"unknown property match {rule.property_match!r}")
 
 
 def _weight(rule: engine.Rule, ts: str, now: str, p: _Params) -> str:
@@ -243,9 +272,15 @@ class _Behaviour:
     terms: dict[int, str]
 
 
-def _behaviour(rules: list[engine.Rule], now: str, p: _Params) -> _Behaviour:
+def _behaviour(
+    rules: list[engine.Rule], now: str, p: _Params, *, keyed: bool = False
+) -> _Behaviour:
+    """`keyed`: the events carry each rule's key condition from a table of keys (`k0`, ...)."""
     columns = _Columns(p)
-    conditions = [_event_condition(rule, columns, p) for rule in rules]
+    conditions = [
+        _event_condition(rule, columns, p, f"e.k{n}" if keyed else None)
+        for n, rule in enumerate(rules)
+    ]
     aggregates, terms = [], {}
     for n, rule in enumerate(rules):
         hit = f"c{n}"
@@ -269,10 +304,12 @@ def _behaviour(rules: list[engine.Rule], now: str, p: _Params) -> _Behaviour:
             else:
                 x = f"(agg.t{n} IS NOT NULL)::int::float8"
         elif rule.frequency == engine.PERIOD:
+            # Not array_agg(): the planner sizes its state at 8 kB a lead and plans the grouping
+            # of a large slice to spill to disk (1 M leads), where these small arrays fit.
             aggregates.append(
                 (
                     f"a{n}",
-                    f"array_agg(ts) FILTER (WHERE {hit})",
+                    f"{ARRAY_CAT}(ARRAY[ts]) FILTER (WHERE {hit})",
                     f"{ARRAY_CAT}(a{n})",
                     "float8[]",
                 )
@@ -280,9 +317,11 @@ def _behaviour(rules: list[engine.Rule], now: str, p: _Params) -> _Behaviour:
             length = p(rule.period_days * engine.DAY, "::float8")
             period = f"floor((t - {p(engine.PERIOD_ANCHOR, '::float8')}) / {length})"
             weight = _weight(rule, "first", now, p) if rule.decays else "1::float8"
+            # Most leads have no award of the rule: no subquery for them.
             x = (
-                f"(SELECT coalesce(sum({weight}), 0::float8) FROM (SELECT min(t) AS first"
-                f" FROM unnest(agg.a{n}) t GROUP BY {period}) awards)"
+                f"CASE WHEN agg.a{n} IS NULL THEN 0::float8 ELSE"
+                f" (SELECT coalesce(sum({weight}), 0::float8) FROM (SELECT min(t) AS first"
+                f" FROM unnest(agg.a{n}) t GROUP BY {period}) awards) END"
             )
         else:
             raise ValueError(f"unknown frequency {rule.frequency!r}")
@@ -290,9 +329,19 @@ def _behaviour(rules: list[engine.Rule], now: str, p: _Params) -> _Behaviour:
     return _Behaviour(columns, conditions, aggregates, terms)
 
 
-def _events_pass(b: _Behaviour, where: str) -> str:
-    """The events of `where`, grouped by lead: each matching event's rules, aggregated."""
+def _events_pass(b: _Behaviour, where: str, keys: str | None = None) -> str:
+    """The events of `where`, grouped by lead: each matching event's rules, aggregated.
+
+    `keys`: a table of event keys with each rule's condition on them (`keys_create`), for
+    `_behaviour(..., keyed=True)`: an event whose key it holds is matched by a hash lookup,
+    the others by the conditions themselves.
+    """
     hits = ", ".join(f"{cond} AS c{n}" for n, cond in enumerate(b.conditions))
+    source, known, unknown_key = f"{EVENTS} e", "", None
+    if keys:
+        source += f" LEFT JOIN {keys} k ON {' AND '.join(f'k.{c} = e.{c}' for c in KEY)}"
+        known = "".join(f", k.c{n} AS k{n}" for n in range(len(b.conditions)))
+        unknown_key = "k.type IS NULL"
     # Each OFFSET 0 keeps its query apart: the inner one computes each derived column once per
     # event, the middle one each rule's condition once per event. The grouping by lead then
     # holds the lead, the time and one flag per rule: narrow rows that fit a hash table in
@@ -300,8 +349,8 @@ def _events_pass(b: _Behaviour, where: str) -> str:
     return (
         f"SELECT lead_id{''.join(f', {sql} AS {name}' for name, sql, _, _ in b.aggregates)}"
         f" FROM (SELECT e.lead_id, e.ts, {hits} FROM ("
-        f"SELECT e.lead_id, date_part('epoch', e.occurred_at) AS ts{b.columns.select()}"
-        f" FROM {EVENTS} e WHERE {where} OFFSET 0) e OFFSET 0) m"
+        f"SELECT e.lead_id, date_part('epoch', e.occurred_at) AS ts{known}"
+        f"{b.columns.select(unknown_key)} FROM {source} WHERE {where} OFFSET 0) e OFFSET 0) m"
         f" WHERE {' OR '.join(f'c{n}' for n in range(len(b.conditions)))} GROUP BY lead_id"
     )
 
@@ -459,17 +508,52 @@ def partials_insert(
     blocks: tuple[int, int | None],
     leads: Leads,
     now: dt.datetime,
+    keys: str | None = None,
 ) -> tuple[str, dict[str, Any]]:
     """An INSERT of the partial behaviour aggregates, per lead among `leads`, of the events
     stored in the table's pages [blocks[0], blocks[1]) (None: to the end): each page of the
-    events is read once by one slice, in file order, whatever the leads its rows belong to."""
+    events is read once by one slice, in file order, whatever the leads its rows belong to.
+    `keys`: the run's table of event keys (`keys_create`), if it has one."""
     p = _Params()
     behaviour = [rule for rule in rules if rule.kind == engine.BEHAVIOUR]
-    b = _behaviour(behaviour, p(now.timestamp(), "::float8"), p)
+    b = _behaviour(behaviour, p(now.timestamp(), "::float8"), p, keyed=keys is not None)
     lo, hi = blocks
     where = f"e.ctid >= {p(f'({int(lo)},0)')}::tid"
     if hi is not None:
         where += f" AND e.ctid < {p(f'({int(hi)},0)')}::tid"
     where += f" AND {leads.where('e.lead_id', p)}"
     names = ", ".join(name for name, _, _, _ in b.aggregates)
-    return f"INSERT INTO {table} (lead_id, {names}) {_events_pass(b, where)}", p.values
+    return f"INSERT INTO {table} (lead_id, {names}) {_events_pass(b, where, keys)}", p.values
+
+
+def keys_table(run_id: int) -> str:
+    return f"scoring_rescore_{int(run_id)}_keys"
+
+
+def keys_create(
+    rules: Iterable[engine.Rule], *, table: str, sample_percent: float, limit: int = KEYS_LIMIT
+) -> tuple[str, dict[str, Any]]:
+    """A statement creating a rescore's table of event keys (type, name, URL) with each
+    behaviour rule's condition on them, so that the slices match most events by a hash lookup
+    instead of folding, searching and pattern-matching their names and URLs once per event.
+
+    The keys are the frequent ones of a sample of the events' pages: a key not in the table
+    (rare, or new since) is matched by the conditions themselves, with the same outcome.
+    """
+    p = _Params()
+    behaviour = [rule for rule in rules if rule.kind == engine.BEHAVIOUR]
+    columns = _Columns(p)
+    flags = "".join(
+        f", coalesce({_key_condition(rule, columns, p)}, false) AS c{n}"
+        for n, rule in enumerate(behaviour)
+    )
+    key = ", ".join(KEY)
+    # The key under other names in the middle query: its derived columns may be named alike.
+    return (
+        f"CREATE UNLOGGED TABLE {table} AS SELECT {', '.join(f'e.key_{c} AS {c}' for c in KEY)}"
+        f"{flags} FROM (SELECT {', '.join(f'e.{c} AS key_{c}' for c in KEY)}{columns.select()}"
+        f" FROM (SELECT {key} FROM {EVENTS}"
+        f" TABLESAMPLE SYSTEM ({p(sample_percent, '::float8')}) GROUP BY {key}"
+        f" HAVING count(*) > 1 ORDER BY count(*) DESC LIMIT {p(limit)}) e OFFSET 0) e",
+        p.values,
+    )

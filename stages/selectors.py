@@ -167,7 +167,10 @@ def _seek(
             qs = qs.filter(after)
     ordering = [f"-{name}" if descending else name for name, descending in order]
     columns = dict.fromkeys([*fields, *(name for name, _ in order)])
-    items = list(qs.order_by(*ordering).values(*columns)[: size + 1])
+    # The page's leads first, sorted on their own columns, and only then joined to their
+    # contacts and people: a rep with a thousand leads would otherwise join all of them.
+    page = qs.order_by(*ordering).values("pk")[: size + 1]
+    items = list(qs.filter(pk__in=page).order_by(*ordering).values(*columns))
     next_cursor = None
     if len(items) > size:
         items = items[:size]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required, permission_required
@@ -11,9 +12,12 @@ from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.db.models import F
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
+from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.defaultfilters import pluralize
+from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils.safestring import SafeString
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from leadflow.people.roles import Role, user_role
@@ -93,12 +97,16 @@ WORK_SHORTCUTS = [
     ("d", "Disqualify"),
     ("r", "Reopen a nurture"),
 ]
-# The rows a work list shows at first, and each "Show more" adds.
-LIST_SIZE = selectors.PAGE_SIZE
+# The rows a work list shows at first, and each "Show more" adds: a screenful. Four lists of 50
+# rows made my work a 230 KB page, and the rows most of its time.
+LIST_SIZE = 25
 WORK_FORMS = rows.forms_for(rows.WORK_ACTIONS)
 DEAL_FORMS = rows.forms_for(rows.DEAL_ACTIONS)
 # The lead the page's action forms are rendered for: none, number 0 (app.js sets the row's).
 FORM_LEAD = {"pk": 0, "name": "", "next_step": ""}
+# Where each request's CSRF token goes in the action forms a process keeps rendered.
+CSRF_MARK = "csrf-token-of-this-request"
+_rendered_forms: dict[tuple[Any, ...], str] = {}
 DEAL_SHORTCUTS = [
     ("n", "Next step"),
     ("w", "Win"),
@@ -295,17 +303,51 @@ def _work_context(
         }
         for key, title, hint in SECTIONS
     ]
+    aes = list(users_with_role(Role.AE))
     return {
         "sections": sections,
-        "forms": WORK_FORMS,
-        "form_lead": FORM_LEAD,
-        "ae_choices": users_with_role(Role.AE),
+        "action_forms": _action_forms(
+            request, origin="work", forms=WORK_FORMS, section="open", ae_choices=aes
+        ),
+        "ae_choices": aes,
         "choices": CHOICES,
         "origin": "work",
         "failed": failed,
         "shortcuts": WORK_SHORTCUTS,
         **extra,
     }
+
+
+def _action_forms(
+    request: HttpRequest,
+    *,
+    origin: str,
+    forms: list[rows.RowAction],
+    section: str = "",
+    ae_choices: list[Any] | None = None,
+) -> SafeString:
+    """The page's action forms, for no lead (`action_forms.html`). They cost as much to render
+    as the rows, yet from one request to the next only their CSRF token changes (and the AEs to
+    choose from): each process renders them once, with a mark for the token. Not in DEBUG,
+    where the templates may change under a running server."""
+    aes = ae_choices or []
+    key = (origin, section, *((ae.pk, ae.get_full_name(), ae.get_username()) for ae in aes))
+    html = None if settings.DEBUG else _rendered_forms.get(key)
+    if html is None:
+        if len(_rendered_forms) >= 32:  # the AEs changed many times: keep the latest only
+            _rendered_forms.clear()
+        context = {
+            "forms": forms,
+            "form_lead": FORM_LEAD,
+            "choices": CHOICES,
+            "ae_choices": aes,
+            "origin": origin,
+            "section": section,
+            "csrf_token": CSRF_MARK,
+        }
+        html = render_to_string("workspaces/partials/action_forms.html", context)
+        _rendered_forms[key] = html
+    return SafeString(html.replace(CSRF_MARK, get_token(request)))
 
 
 def _page_after(request: HttpRequest) -> str | None:
@@ -352,8 +394,7 @@ def _deals_context(
         "deals": rows.deal_rows(page.items, failed=failed),
         "next_cursor": page.next_cursor,
         "paged": bool(cursor),
-        "forms": DEAL_FORMS,
-        "form_lead": FORM_LEAD,
+        "action_forms": _action_forms(request, origin="deals", forms=DEAL_FORMS),
         "choices": CHOICES,
         "origin": "deals",
         "failed": failed,

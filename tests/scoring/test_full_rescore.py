@@ -70,6 +70,7 @@ def test_a_rule_change_rescores_everyone_in_chunks_and_qualifies_who_now_meets_t
     assert run.slices_done == [0]
     assert rescore_progress(run.pk) == {"done": 4, "total": 4, "finished": True}
     assert not _table_exists(sql.partials_table(run.pk))  # dropped once finished
+    assert not _table_exists(sql.keys_table(run.pk))
     assert (run.qualified, run.started_by, run.finished_at is not None) == (4, admin_user, True)
     for lead in many_leads:
         lead = _fresh(lead)

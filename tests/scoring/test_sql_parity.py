@@ -171,10 +171,17 @@ def test_the_events_aggregated_by_slices_of_pages_then_combined_agree_with_the_e
     rng.shuffle(events)
     Event.objects.bulk_create(events, batch_size=7)
     bounds = [ids[0], ids[12], ids[-1] + 1]
-    table = sql.partials_table(10**9 + seed)
+    table, keys = sql.partials_table(10**9 + seed), sql.keys_table(10**9 + seed)
     with connection.cursor() as cursor:
         for statement in sql.partials_create(rules, table=table, bounds=bounds):
             cursor.execute(statement)
+        # The keys seen more than once: the others are matched by the conditions themselves.
+        cursor.execute(*sql.keys_create(rules, table=keys, sample_percent=100))
+        cursor.execute(
+            f"SELECT (SELECT count(*) FROM {keys}),"
+            " (SELECT count(DISTINCT (type, name, url)) FROM tracking_event)"
+        )
+        known, distinct = cursor.fetchone()
         cursor.execute("SELECT DISTINCT (ctid::text::point)[0]::int FROM tracking_event ORDER BY 1")
         pages = [page for (page,) in cursor.fetchall()]
         for lo, hi in itertools.pairwise([*pages, None]):
@@ -184,6 +191,7 @@ def test_the_events_aggregated_by_slices_of_pages_then_combined_agree_with_the_e
                 blocks=(lo, hi),
                 leads=sql.Leads(lo=bounds[0], hi=bounds[-1]),
                 now=NOW,
+                keys=keys,
             )
             cursor.execute(statement, params)
         cursor.execute(f"SELECT count(*), count(DISTINCT lead_id) FROM {table}")
@@ -194,7 +202,7 @@ def test_the_events_aggregated_by_slices_of_pages_then_combined_agree_with_the_e
             leads=sql.Leads(lo=lo, hi=hi), rules=rules, now=NOW, only_changed=True, partials=table
         )
 
-    assert len(pages) > 1 and partials > leads_with_partials
+    assert len(pages) > 1 and partials > leads_with_partials and 0 < known < distinct
     for lead in Lead.objects.select_related("contact").filter(pk__in=ids):
         explained = lead_explain(lead=lead, rules=rules, now=NOW)
         assert (lead.behaviour_score, lead.fit_score, lead.score, lead.scored_at) == (

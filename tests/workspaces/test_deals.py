@@ -11,6 +11,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from leadflow.workspaces.views import LIST_SIZE
 from stages.models import Lead, Stage, Status
 from tests.factories import lead_at
 
@@ -151,7 +152,7 @@ def test_without_htmx_winning_redirects_back_to_my_deals(sdr, ae, client_for):
     assert (lead.stage, lead.deal_value) == (Stage.CUSTOMER, None)
 
 
-def test_my_deals_costs_the_same_queries_for_5_or_30_rows(
+def test_my_deals_costs_the_same_queries_for_5_rows_or_a_full_list(
     sdr, ae, client_for, django_assert_max_num_queries
 ):
     client = client_for(ae)
@@ -160,13 +161,13 @@ def test_my_deals_costs_the_same_queries_for_5_or_30_rows(
         lead_at(Stage.SQL, Status.ACTIVE, owner=sdr, ae=ae)
     with CaptureQueriesContext(connection) as few:
         client.get(reverse("my_deals"))
-    for _ in range(25):
+    for _ in range(LIST_SIZE - 5):
         lead_at(Stage.SQL, Status.ACTIVE, owner=sdr, ae=ae)
 
     with django_assert_max_num_queries(DEALS_QUERIES):
         response = client.get(reverse("my_deals"))
 
-    assert len(response.context["deals"]) == 30
+    assert len(response.context["deals"]) == LIST_SIZE
     with CaptureQueriesContext(connection) as many:
         client.get(reverse("my_deals"))
     assert len(many) == len(few)

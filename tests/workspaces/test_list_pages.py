@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 from django.urls import reverse
 from django.utils import timezone
@@ -193,3 +194,68 @@ def test_the_deal_forms_are_on_the_page_once_with_lose_as_its_own(sdr, ae, clien
     assert '<option value="lost" selected>' in lose
     assert "Mark as lost" in lose
     assert html.count('data-form="lose"') == 3
+
+
+def _form(html: str, name: str) -> str:
+    return html.split(f'<template id="form-{name}">')[1].split("</template>")[0]
+
+
+def test_each_visitor_gets_the_action_forms_with_their_own_csrf_token(sdr, other_sdr, client_for):
+    lead = lead_at(Stage.MQL, owner=sdr)
+    client, other = client_for(sdr), client_for(other_sdr)
+    client.handler.enforce_csrf_checks = True
+    other.get(reverse("my_work"))  # the forms as another session rendered them
+
+    attempt = _form(client.get(reverse("my_work")).content.decode(), "attempt")
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', attempt)[1]
+    posted = {"from": "work", "section": "open", "channel": "call", "outcome": "no_answer"}
+    response = client.post(
+        reverse("lead_do", args=[lead.pk, "attempt"]), {**posted, "csrfmiddlewaretoken": token}
+    )
+
+    assert response.status_code == 302
+    assert lead.attempts.count() == 1
+    forged = client.post(
+        reverse("lead_do", args=[lead.pk, "attempt"]), {**posted, "csrfmiddlewaretoken": "x" * 64}
+    )
+    assert forged.status_code == 403
+
+
+def test_the_meeting_form_lists_the_aes_as_they_are_now(sdr, ae, make_user, client_for):
+    client = client_for(sdr)
+    lead_at(Stage.MQL, owner=sdr)
+    before = _form(client.get(reverse("my_work")).content.decode(), "convert")
+    make_user("zoe", "ae", first_name="Zoe", last_name="Adams")
+    ae.first_name = "Ada"
+    ae.save()
+
+    after = _form(client.get(reverse("my_work")).content.decode(), "convert")
+
+    assert "Zoe Adams" not in before
+    assert "Zoe Adams" in after
+    assert f'<option value="{ae.pk}" >Ada</option>' in after
+
+
+def test_the_rows_print_what_contacts_wrote_as_text_on_every_list(marketer, sdr, ae, client_for):
+    hostile = {
+        "first_name": "<b>Bo</b>",
+        "last_name": '"><script>x()</script>',
+        "company": "<i>Acme</i> & Co",
+        "job_title": "<u>CTO</u>",
+    }
+    lead_at(Stage.MQL, owner=sdr, email="a@example.com", **hostile)
+    lead_at(Stage.SQL, Status.ACTIVE, owner=sdr, ae=ae, email="b@example.com", **hostile)
+
+    pages = [
+        client_for(marketer).get(reverse("mql_queue")),
+        client_for(sdr).get(reverse("my_work")),
+        client_for(ae).get(reverse("my_deals")),
+    ]
+
+    for page in pages:
+        html = page.content.decode()
+        assert "<script>x()" not in html
+        assert "<b>Bo</b>" not in html
+        assert "&lt;b&gt;Bo&lt;/b&gt; &quot;&gt;&lt;script&gt;x()&lt;/script&gt;" in html
+        assert "&lt;i&gt;Acme&lt;/i&gt; &amp; Co" in html
+        assert "&lt;u&gt;CTO&lt;/u&gt;" in html

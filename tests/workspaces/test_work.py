@@ -11,6 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from leadflow.people.models import Contact
+from leadflow.workspaces.views import LIST_SIZE
 from stages.models import Attempt, Lead, LeadTransition, Stage, Status
 from tests.factories import lead_at
 
@@ -274,7 +275,7 @@ def _board(sdr, count):
     )
 
 
-def test_the_work_list_costs_the_same_queries_for_5_or_30_rows(
+def test_the_work_list_costs_the_same_queries_for_5_rows_or_a_full_list(
     sdr, ae, client_for, django_assert_max_num_queries
 ):
     client = client_for(sdr)
@@ -282,12 +283,12 @@ def test_the_work_list_costs_the_same_queries_for_5_or_30_rows(
     _board(sdr, 5)
     with CaptureQueriesContext(connection) as few:
         client.get(reverse("my_work"))
-    _board(sdr, 25)
+    _board(sdr, LIST_SIZE)
 
     with django_assert_max_num_queries(WORK_QUERIES):
         response = client.get(reverse("my_work"))
 
-    assert all(len(s["rows"]) == 30 for s in response.context["sections"])
+    assert all(len(s["rows"]) == LIST_SIZE for s in response.context["sections"])
     with CaptureQueriesContext(connection) as many:
         client.get(reverse("my_work"))
     assert len(many) == len(few)
