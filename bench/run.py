@@ -425,6 +425,7 @@ class Bench:
         from django.db import connection
         from django.test.utils import CaptureQueriesContext
 
+        from leadflow.workspaces.views import LIST_SIZE
         from stages import selectors
         from stages.models import Lead
 
@@ -460,8 +461,16 @@ class Bench:
                     lambda c=cursor_value: selectors.mql_queue(cursor=c),
                 )
             )
-        pages.append(("SDR my work (4 lists)", "/work/", sdr, lambda: selectors.sdr_work(user=sdr)))
-        pages.append(("AE my deals", "/deals/", ae, lambda: selectors.ae_deals(user=ae)))
+        size = LIST_SIZE  # the rows the page shows, as its bare SQL must
+        pages.append(
+            (
+                "SDR my work (4 lists)",
+                "/work/",
+                sdr,
+                lambda: selectors.sdr_work(user=sdr, size=size),
+            )
+        )
+        pages.append(("AE my deals", "/deals/", ae, lambda: selectors.ae_deals(user=ae, size=size)))
         costs: list[str] = []
         for label, path, user, select in pages:
             cookie = self._session_cookie(user)
