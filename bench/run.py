@@ -68,6 +68,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--scale", choices=SCALES, default="small")
     parser.add_argument("--runs", type=int, help="runs of each figure (default: the scale's)")
     parser.add_argument("--workers", type=int, default=4, help="gunicorn workers")
+    parser.add_argument("--threads", type=int, default=4, help="threads a gunicorn worker")
     parser.add_argument("--concurrency", type=int, default=2, help="Celery worker processes")
     parser.add_argument("--output", default=str(ROOT / "BENCHMARKS.md"))
     parser.add_argument("--no-write", action="store_true", help="print the table only")
@@ -94,6 +95,7 @@ def main(argv: list[str] | None = None) -> int:
     stack = Stack(
         args.scale,
         workers=args.workers,
+        threads=args.threads,
         worker_concurrency=args.concurrency,
         keep_database=args.keep,
     )
@@ -146,6 +148,7 @@ class Bench:
         extra = [
             *(["--runs", str(a.runs)] if a.runs else []),
             *(["--workers", str(a.workers)] if a.workers != 4 else []),
+            *(["--threads", str(a.threads)] if a.threads != 4 else []),
             *(["--concurrency", str(a.concurrency)] if a.concurrency != 2 else []),
             *(["--profile"] if a.profile else []),
             *(["--only", ",".join(a.only)] if a.only != list(STEPS) else []),
@@ -199,7 +202,8 @@ class Bench:
                 f"psycopg {psycopg.__version__}"
             ),
             "topology": (
-                f"gunicorn {self.stack.workers} sync workers, Celery worker --concurrency "
+                f"gunicorn {self.stack.workers} workers of {self.stack.threads} threads, "
+                f"Celery worker --concurrency "
                 f"{self.stack.worker_concurrency}, load generator {CLIENTS} connections, "
                 "all on this machine"
             ),
@@ -423,6 +427,7 @@ class Bench:
         from django.db import connection
         from django.test.utils import CaptureQueriesContext
 
+        from leadflow.workspaces.views import LIST_SIZE
         from stages import selectors
         from stages.models import Lead
 
@@ -458,8 +463,16 @@ class Bench:
                     lambda c=cursor_value: selectors.mql_queue(cursor=c),
                 )
             )
-        pages.append(("SDR my work (4 lists)", "/work/", sdr, lambda: selectors.sdr_work(user=sdr)))
-        pages.append(("AE my deals", "/deals/", ae, lambda: selectors.ae_deals(user=ae)))
+        size = LIST_SIZE  # the rows the page shows, as its bare SQL must
+        pages.append(
+            (
+                "SDR my work (4 lists)",
+                "/work/",
+                sdr,
+                lambda: selectors.sdr_work(user=sdr, size=size),
+            )
+        )
+        pages.append(("AE my deals", "/deals/", ae, lambda: selectors.ae_deals(user=ae, size=size)))
         costs: list[str] = []
         for label, path, user, select in pages:
             cookie = self._session_cookie(user)

@@ -63,6 +63,7 @@ def redis_url(db: int) -> str:
 class Stack:
     scale: str
     workers: int = 4
+    threads: int = 4  # per gunicorn worker; more than 1 is gunicorn's gthread worker
     worker_concurrency: int = 2
     keep_database: bool = False
     redis_db: int = -1  # -1: 9 for small (CI), 8 for the others, so that they never meet
@@ -149,6 +150,8 @@ class Stack:
                 f"127.0.0.1:{port}",
                 "--workers",
                 str(workers or self.workers),
+                "--threads",
+                str(self.threads),
                 "--backlog",
                 "2048",
                 "--timeout",
