@@ -8,6 +8,7 @@ import random
 import pytest
 from django.contrib.sessions.models import Session
 from django.utils import timezone
+from playwright.sync_api import expect
 
 from leadflow.people.models import Contact
 from leadflow.tracking.models import Event
@@ -224,7 +225,7 @@ def test_an_sdr_works_from_the_keyboard(page, live_server, sdr):
     lead_id = int(second.get_attribute("id").removeprefix("row-"))
     page.keyboard.press("a")
     channel = second.get_by_label("Channel")
-    assert channel.evaluate("el => el === document.activeElement")
+    expect(channel).to_be_focused()
     channel.select_option("email")
     second.get_by_label("Outcome").select_option("no_answer")
     second.get_by_role("button", name="Log attempt").click()
@@ -405,9 +406,10 @@ def test_an_sdr_shows_more_of_a_list_and_works_a_row_it_added(page, live_server,
     page.locator("#rows-open tr[data-row]").nth(3).wait_for()
     assert page.locator("#more-open a").count() == 0  # the list is all there
 
-    # The cursor is on the first row added: j goes on from it, a opens its attempt form.
+    # The cursor is on the first row added (once htmx has settled the swap): j goes on from it,
+    # a opens its attempt form.
     third = page.locator("#rows-open tr[data-row]").nth(2)
-    assert third.locator("a.lead-name").evaluate("el => el === document.activeElement")
+    expect(third.locator("a.lead-name")).to_be_focused()
     page.keyboard.press("j")
     fourth = page.locator("#rows-open tr[data-row]").nth(3)
     lead_id = int(fourth.get_attribute("id").removeprefix("row-"))
