@@ -8,7 +8,11 @@ from django.db.models import Value
 
 
 def _new_key() -> str:
-    return secrets.token_urlsafe(24)
+    # Never one that starts with "-": on a command line (`manage.py writekey rotate KEY`) it
+    # would read as an option.
+    while (key := secrets.token_urlsafe(24)).startswith("-"):
+        pass
+    return key
 
 
 class WriteKeyQuerySet(models.QuerySet):

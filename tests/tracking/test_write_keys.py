@@ -125,3 +125,10 @@ def test_the_writekey_command_rotates_and_revokes(db, send, write_key):
     call_command("writekey", "revoke", new, stdout=StringIO())
 
     assert send("/v1/page", page(), key=new).status_code == 401
+
+
+def test_no_key_reads_as_a_command_line_option():
+    from leadflow.tracking.models import _new_key
+
+    # One token in 64 starts with "-": two thousand would all but surely include some.
+    assert not [key for key in (_new_key() for _ in range(2000)) if key.startswith("-")]
