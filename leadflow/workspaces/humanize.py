@@ -73,7 +73,12 @@ def sla(became_mql_at: dt.datetime, hours: int, now: dt.datetime | None = None) 
     if left <= 0:
         return {"kind": "overdue", "text": f"Past SLA by {compact(left)}"}
     if left <= span.total_seconds() * SLA_NEAR_SHARE:
-        return {"kind": "due", "text": f"First touch due in {compact(left)}"}
+        # `short` fits the work list's badge; `text` is its title.
+        return {
+            "kind": "due",
+            "text": f"First touch due in {compact(left)}",
+            "short": f"Due in {compact(left)}",
+        }
     return {"kind": "ok", "text": f"{compact(left)} left to first touch"}
 
 

@@ -105,7 +105,7 @@ SCORE_CELL = (
 TIME = '<time datetime="{}" title="{}">{}</time>'
 SUB = '<span class="sub">{}</span>'
 SLA_OVERDUE = '<span class="sub"><span class="badge badge-danger" title="{}">Past SLA</span></span>'
-SLA_DUE = '<span class="sub"><span class="badge badge-warning" title="{0}">{0}</span></span>'
+SLA_DUE = '<span class="sub"><span class="badge badge-warning" title="{}">{}</span></span>'
 FOLLOW_UP = '<span class="{}">{}</span><span class="sub">follow-up day</span>'
 MEETING = '<time class="when{0}" datetime="{1}">{2}</time><span class="sub{0}">{3} · {4}</span>'
 PERSON = '<span class="person"><span class="avatar avatar-sm" aria-hidden="true">{}</span>{}</span>'
@@ -280,7 +280,7 @@ def work_rows(
             waiting = _when(since, now, f"{label} since {{}}") + (
                 _html(SLA_OVERDUE, sla["text"])
                 if sla.get("kind") == "overdue"
-                else _html(SLA_DUE, sla["text"])
+                else _html(SLA_DUE, sla["text"], sla["short"])
                 if sla.get("kind") == "due"
                 else _html(SUB, f"since {label}")
             )

@@ -107,7 +107,8 @@ def test_open_mqls_past_their_sla_come_first_with_a_badge(sdr, client_for):
     assert order == ["late@example.com", "high@example.com", "due@example.com"]
     html = response.content.decode()
     assert "Past SLA" in html
-    assert "First touch due in" in html
+    assert "First touch due in" in html  # the badge's title; the badge itself fits its column:
+    assert ">Due in " in html
 
 
 def test_the_row_actions_carry_their_keyboard_shortcuts(sdr, ae, client_for):
