@@ -87,12 +87,15 @@ def scores_write(
     now: dt.datetime,
     only_changed: bool = False,
     partials: str | None = None,
-) -> int:
-    """Write the scores of these leads as of `now` in one statement; return how many changed.
+    skip_locked: bool = False,
+) -> int | list[int]:
+    """Write the scores of these leads as of `now` in one statement; return how many changed
+    (with `skip_locked`: the ids of the leads it could lock, and so scored).
 
     A queryset-level update of the score fields only: it never overwrites a stage or an owner
     that a person changed while it ran, and flags MQLs that no longer meet the MQL rule as
-    cooling (they stay MQLs). `only_changed` and `partials`: see `sql.scores_update`.
+    cooling (they stay MQLs). `only_changed`, `partials` and `skip_locked`: see
+    `sql.scores_update`.
     """
     statement, params = sql.scores_update(
         rules,
@@ -101,6 +104,7 @@ def scores_write(
         mql=_mql_rule(StageRules.current()),
         only_changed=only_changed,
         partials=partials,
+        skip_locked=skip_locked,
     )
     with transaction.atomic(), connection.cursor() as cursor:
         _jit_off(cursor)
@@ -112,7 +116,7 @@ def scores_write(
             # jumps between them for every lead and reads most pages many times over.
             cursor.execute("SET LOCAL enable_indexscan = off")
         cursor.execute(statement, params)
-        return cursor.rowcount
+        return [pk for (pk,) in cursor.fetchall()] if skip_locked else cursor.rowcount
 
 
 def _jit_off(cursor: Any) -> None:
@@ -231,25 +235,20 @@ def leads_pending_rescore(batch: int = RESCORE_BATCH) -> int:
     """Recompute the leads waiting in `RESCORE_QUEUE`, `batch` a statement; returns how many of
     them were qualified.
 
-    Each batch first locks its leads in id order, skipping those another transaction holds (an
-    ingest storing their events, a person moving them): those wait in the queue for the next
-    task instead of making this one wait, and a scoring statement never deadlocks with an
-    ingest.
+    Each batch computes its leads' scores, then locks them in id order, skipping those another
+    transaction holds (an ingest storing their events, a person moving them): those wait in the
+    queue for the next task instead of making this one wait, a scoring statement never
+    deadlocks with an ingest, and an ingest waits at most for the write of the scores, never
+    for their computation.
     """
     qualified = 0
 
     def rescore(lead_ids: list[int]) -> set[int]:
         nonlocal qualified
         now = timezone.now()
-        with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute(
-                f"SELECT id FROM {Lead._meta.db_table} WHERE id = ANY(%s)"
-                " ORDER BY id FOR UPDATE SKIP LOCKED",
-                [lead_ids],
-            )
-            free = [pk for (pk,) in cursor.fetchall()]
-            if free:
-                scores_write(leads=sql.Leads(ids=tuple(free)), rules=rules_active(), now=now)
+        free = scores_write(
+            leads=sql.Leads(ids=tuple(lead_ids)), rules=rules_active(), now=now, skip_locked=True
+        )
         if free:
             qualified += leads_qualify(Lead.objects.filter(pk__in=free))
         return set(lead_ids) - set(free)

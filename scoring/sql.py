@@ -430,6 +430,7 @@ def scores_update(
     mql: MqlRule,
     only_changed: bool = False,
     partials: str | None = None,
+    skip_locked: bool = False,
 ) -> tuple[str, dict[str, Any]]:
     """An UPDATE that scores `leads` with `rules` as of `now` and flags cooling MQLs.
 
@@ -440,6 +441,12 @@ def scores_update(
     same are not written (no new row versions, no index entries) unless their score is older
     than their last event: their stored score is the one computed, and the sweep of stale
     scores must not take them. `partials`: the behaviour from that table of the rescore.
+
+    `skip_locked`: the leads are locked, in id order, only once their scores are computed, and
+    those that another transaction holds (an ingest storing their events) are skipped, not
+    waited for: the statement then returns the ids of the leads it locked. The lock is held
+    from the write to the commit, never while the events are read, so an ingest that needs one
+    of these leads does not wait for the scoring of all of them.
     """
     p = _Params()
     ctes = _scores_ctes(list(rules), leads=leads, now=now, p=p, partials=partials)
@@ -458,16 +465,23 @@ def scores_update(
         if only_changed
         else ""
     )
-    sql = (
-        f"WITH {', '.join(ctes)} "
+    if skip_locked:
+        ctes.append(
+            f"locked AS (SELECT id FROM {LEADS} WHERE id IN (SELECT id FROM s)"
+            " ORDER BY id FOR UPDATE SKIP LOCKED)"
+        )
+    update = (
         f"UPDATE {LEADS} l SET behaviour_score = s.behaviour, fit_score = s.fit,"
         f" score = s.behaviour + s.fit, scored_at = {as_of}, is_cooling = {cooling}"
         # The leads again on the target: else it is read whole, to join with a few of its rows.
-        f" FROM s WHERE l.id = s.id AND {leads.where('l.id', p)}"
+        f" FROM s{' JOIN locked USING (id)' if skip_locked else ''}"
+        f" WHERE l.id = s.id AND {leads.where('l.id', p)}"
         f" AND (l.scored_at IS NULL OR l.scored_at <= {as_of}){changed}"
         f" AND NOT EXISTS (SELECT FROM {RUNS} WHERE as_of > {as_of})"
     )
-    return sql, p.values
+    if skip_locked:
+        return f"WITH {', '.join(ctes)}, upd AS ({update}) SELECT id FROM locked", p.values
+    return f"WITH {', '.join(ctes)} {update}", p.values
 
 
 # -- a full rescore in two passes: the events by slices of the table, then leads by chunks --
