@@ -923,11 +923,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     from .report import Progress
-    from .stack import conninfo, server_url, with_database
+    from .stack import database_create, server_url, with_database
 
-    with psycopg.connect(conninfo(with_database(server_url(), "postgres")), autocommit=True) as c:
-        c.execute(f'DROP DATABASE IF EXISTS "{args.database}" WITH (FORCE)')
-        c.execute(f'CREATE DATABASE "{args.database}"')
+    database_create(args.database)
     os.environ["DATABASE_URL"] = with_database(server_url(), args.database)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "leadflow.settings")
     import django

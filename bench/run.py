@@ -27,7 +27,7 @@ from typing import Any
 
 from .load import percentile
 from .report import Figure, Progress, Run, step, terminal_table, write
-from .stack import PYTHON, ROOT, Stack, conninfo
+from .stack import PYTHON, ROOT, Stack, admin_conninfo, conninfo
 
 
 @dataclass(frozen=True)
@@ -178,7 +178,7 @@ class Bench:
         import django
         import psycopg
 
-        with psycopg.connect(self.stack.admin_conninfo()) as c:
+        with psycopg.connect(admin_conninfo()) as c:
             pg = c.execute("SHOW server_version").fetchone()[0]
             shared = c.execute("SHOW shared_buffers").fetchone()[0]
             autovacuum = c.execute("SHOW autovacuum").fetchone()[0]

@@ -52,6 +52,18 @@ def conninfo(url: str) -> str:
     return url.replace("postgres://", "postgresql://", 1) if url.startswith("postgres://") else url
 
 
+def admin_conninfo() -> str:
+    """The server's maintenance database, to create and drop the bench's own."""
+    return conninfo(with_database(server_url(), "postgres"))
+
+
+def database_create(name: str) -> None:
+    """A new, empty database `name` (dropped first if it exists)."""
+    with psycopg.connect(admin_conninfo(), autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+
+
 def redis_url(db: int) -> str:
     """The bench's own Redis database on REDIS_URL's server (127.0.0.1:6379 when unset)."""
     base = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0"
@@ -104,21 +116,16 @@ class Stack:
 
     # -- the database --
 
-    def admin_conninfo(self) -> str:
-        return conninfo(with_database(server_url(), "postgres"))
-
     def database_exists(self) -> bool:
-        with psycopg.connect(self.admin_conninfo(), autocommit=True) as conn:
+        with psycopg.connect(admin_conninfo(), autocommit=True) as conn:
             row = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [self.database])
             return row.fetchone() is not None
 
     def database_create(self) -> None:
-        with psycopg.connect(self.admin_conninfo(), autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{self.database}" WITH (FORCE)')
-            conn.execute(f'CREATE DATABASE "{self.database}"')
+        database_create(self.database)
 
     def database_drop(self) -> None:
-        with psycopg.connect(self.admin_conninfo(), autocommit=True) as conn:
+        with psycopg.connect(admin_conninfo(), autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{self.database}" WITH (FORCE)')
 
     def redis_flush(self) -> None:
