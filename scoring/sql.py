@@ -466,15 +466,18 @@ def scores_update(
         else ""
     )
     if skip_locked:
+        # The computed scores of the leads it could lock, which the update then joins alone:
+        # joined with `s` again, the update was planned as a nested loop of every score with
+        # every locked lead (25 ms for 500 leads, with their locks held).
         ctes.append(
-            f"locked AS (SELECT id FROM {LEADS} WHERE id IN (SELECT id FROM s)"
-            " ORDER BY id FOR UPDATE SKIP LOCKED)"
+            f"locked AS (SELECT s.* FROM s JOIN {LEADS} k ON k.id = s.id"
+            " ORDER BY s.id FOR UPDATE OF k SKIP LOCKED)"
         )
     update = (
         f"UPDATE {LEADS} l SET behaviour_score = s.behaviour, fit_score = s.fit,"
         f" score = s.behaviour + s.fit, scored_at = {as_of}, is_cooling = {cooling}"
         # The leads again on the target: else it is read whole, to join with a few of its rows.
-        f" FROM s{' JOIN locked USING (id)' if skip_locked else ''}"
+        f" FROM {'locked AS s' if skip_locked else 's'}"
         f" WHERE l.id = s.id AND {leads.where('l.id', p)}"
         f" AND (l.scored_at IS NULL OR l.scored_at <= {as_of}){changed}"
         f" AND NOT EXISTS (SELECT FROM {RUNS} WHERE as_of > {as_of})"

@@ -189,3 +189,29 @@ def test_the_sweep_requeues_leads_whose_events_are_newer_than_their_score(
     assert Lead.objects.get(pk=never_scored.pk).scored_at is not None
     with django_capture_on_commit_callbacks(execute=True):
         assert sweep_stale_scores() == 0
+
+
+@pytest.mark.redis
+def test_the_queue_writes_the_scores_a_direct_recompute_writes(db, demo_rules, add_events):
+    # The queue's statement locks the leads once their scores are computed and writes those it
+    # locked: the same numbers as the statement that scores leads it was given.
+    leads = [lead_at(Stage.LEAD) for _ in range(6)]
+    for n, lead in enumerate(leads):
+        add_events(lead, *[("page", "/pricing")] * n, ("track", "Demo Requested"))
+    ids = [lead.pk for lead in leads]
+
+    def scores() -> dict[int, tuple[int, int, int]]:
+        rows = Lead.objects.filter(pk__in=ids).values_list(
+            "pk", "behaviour_score", "fit_score", "score"
+        )
+        return {pk: tuple(values) for pk, *values in rows}
+
+    _queue(*ids)
+    leads_pending_rescore(batch=4)
+    queued = scores()
+    Lead.objects.filter(pk__in=ids).update(scored_at=None, behaviour_score=0, score=0)
+    services.leads_rescore(lead_ids=ids)
+
+    assert queued == scores()
+    assert len({score for *_, score in queued.values()}) > 1  # the rules told them apart
+    assert _scored() == set(ids)
