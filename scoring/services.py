@@ -26,6 +26,7 @@ from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
 from leadflow.lib.coalesce import CoalescedQueue
+from leadflow.tracking.activity import activity_fold
 from leadflow.tracking.models import Event
 from stages.models import FIT_FIELDS, Lead, Stage, StageRules
 from stages.services import TransitionError, lead_qualify, leads_qualify_bulk
@@ -204,7 +205,8 @@ def _jit_off_in_session() -> Iterator[None]:
 
 
 def leads_rescore(*, lead_ids: Iterable[int]) -> int:
-    """Recompute the scores of these leads and qualify those that now meet the MQL rule.
+    """Fold the leads' pending activity into them, recompute their scores and qualify those
+    that now meet the MQL rule.
 
     One statement scores them all. Idempotent: a score is a function of the lead's events, the
     rules and the time, so a redelivered task writes the same numbers (decay aside) and
@@ -216,6 +218,7 @@ def leads_rescore(*, lead_ids: Iterable[int]) -> int:
     # The time first, the rules second: a full rescore for new rules is taken as of a time
     # after their commit, so it wins over this one whenever this one read the old rules.
     now = timezone.now()
+    activity_fold(lead_ids)
     scores_write(leads=sql.Leads(ids=tuple(lead_ids)), rules=rules_active(), now=now)
     return leads_qualify(Lead.objects.filter(pk__in=lead_ids))
 
@@ -235,23 +238,28 @@ def leads_pending_rescore(batch: int = RESCORE_BATCH) -> int:
     """Recompute the leads waiting in `RESCORE_QUEUE`, `batch` a statement; returns how many of
     them were qualified.
 
-    Each batch computes its leads' scores, then locks them in id order, skipping those another
-    transaction holds (an ingest storing their events, a person moving them): those wait in the
-    queue for the next task instead of making this one wait, a scoring statement never
-    deadlocks with an ingest, and an ingest waits at most for the write of the scores, never
-    for their computation.
+    Each batch first folds its leads' activity into them (`activity_fold`), then computes
+    their scores and locks them in id order to write them. Both steps skip the leads another
+    transaction holds (a person moving them, an identify making them): those wait in the queue
+    for the next task instead of making this one wait. The ingest never locks a lead, so it
+    never waits for this.
     """
     qualified = 0
 
     def rescore(lead_ids: list[int]) -> set[int]:
         nonlocal qualified
         now = timezone.now()
-        free = scores_write(
-            leads=sql.Leads(ids=tuple(lead_ids)), rules=rules_active(), now=now, skip_locked=True
+        folded = activity_fold(lead_ids, skip_locked=True)
+        free = folded.locked and scores_write(
+            leads=sql.Leads(ids=tuple(folded.locked)),
+            rules=rules_active(),
+            now=now,
+            skip_locked=True,
         )
         if free:
             qualified += leads_qualify(Lead.objects.filter(pk__in=free))
-        return set(lead_ids) - set(free)
+        # Leads merged or deleted since they were queued are dropped.
+        return {*folded.held, *(set(folded.locked) - set(free))}
 
     RESCORE_QUEUE.drain(rescore, batch=batch)
     return qualified

@@ -4,6 +4,7 @@ from celery import shared_task
 from django.db import OperationalError
 from django.db.models import F, Q
 
+from leadflow.tracking.activity import activity_pending
 from stages.models import Lead
 
 from . import services
@@ -22,8 +23,10 @@ def score_leads(lead_ids: list[int] | None = None) -> int:
 
 @shared_task
 def sweep_stale_scores(limit: int = 10_000) -> int:
-    """Queue leads whose newest event is newer than their score (a lost task, a worker down)."""
-    stale = list(
+    """Queue leads whose newest event is newer than their score, or whose activity the worker
+    has not folded yet (a lost task, a worker down)."""
+    stale = set(activity_pending(limit))
+    stale.update(
         Lead.objects.filter(last_event_at__isnull=False)
         .filter(Q(scored_at__isnull=True) | Q(scored_at__lt=F("last_event_at")))
         .values_list("pk", flat=True)[:limit]

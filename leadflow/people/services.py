@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.contrib.auth.models import AbstractUser
 from django.db import transaction
 
-from leadflow.tracking.models import Event
+from leadflow.tracking.models import Event, LeadActivity
 from stages.models import Attempt, Lead, LeadTransition, Note, OwnerChange, Stage
 
 from .models import Contact, ContactMerge, Visitor
@@ -57,7 +57,8 @@ def contacts_merge(*, survivor_id: int, duplicate_id: int, by: AbstractUser) -> 
         if dropped is not None:
             Event.objects.filter(lead=dropped).update(lead=kept)
             LeadTransition.objects.filter(lead=dropped).update(lead=kept)
-            for history in (Attempt, Note, OwnerChange):
+            # The dropped lead's activity not folded yet: the kept lead's now (its newest event).
+            for history in (Attempt, Note, OwnerChange, LeadActivity):
                 history.objects.filter(lead=dropped).update(lead=kept)
             dropped.delete()
         Visitor.objects.filter(contact=duplicate).update(contact=survivor)

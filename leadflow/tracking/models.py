@@ -154,3 +154,43 @@ class Event(models.Model):
             traits = extra.get("traits") if isinstance(extra.get("traits"), dict) else {}
             label = traits.get("name") or extra.get("groupId") or extra.get("previousId") or ""
         return f"{self.type} {label}".strip()
+
+
+class LeadActivity(models.Model):
+    """What one ingest learnt about one lead, until the scoring worker folds it into the lead.
+
+    The ingest appends these rows and never writes the lead itself: concurrent requests about
+    the same people then never wait for each other's row locks, nor for the worker's. The worker
+    folds a lead's rows (newest event time, earliest first touch, latest last touch) in the
+    statement that locks it before scoring it (`activity.activity_fold`), and deletes them; the
+    sweep of stale scores finds the leads whose rows a lost task left behind.
+    """
+
+    id = models.BigAutoField(primary_key=True)
+    # Enforced by Django (a deleted lead takes its rows along), not by the database: a
+    # constraint would lock the lead's row (FOR KEY SHARE) from every ingest.
+    lead = models.ForeignKey(
+        "stages.Lead",
+        on_delete=models.CASCADE,
+        related_name="+",
+        db_constraint=False,
+    )
+    # When the ingest stored events of the lead; None: it only gave the lead earlier history.
+    # A touch missing from the call is NULL in all its columns, as the statement's outer join
+    # leaves it (these rows live for seconds, never shown).
+    received_at = models.DateTimeField(null=True)
+    first_source = models.TextField(null=True)  # noqa: DJ001
+    first_medium = models.TextField(null=True)  # noqa: DJ001
+    first_campaign = models.TextField(null=True)  # noqa: DJ001
+    first_at = models.DateTimeField(null=True)
+    last_source = models.TextField(null=True)  # noqa: DJ001
+    last_medium = models.TextField(null=True)  # noqa: DJ001
+    last_campaign = models.TextField(null=True)  # noqa: DJ001
+    last_at = models.DateTimeField(null=True)
+    last_direct = models.BooleanField(null=True)
+
+    class Meta:
+        verbose_name_plural = "lead activity"
+
+    def __str__(self) -> str:
+        return f"activity of lead {self.lead_id}"

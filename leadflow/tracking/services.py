@@ -22,10 +22,11 @@ from leadflow.people.models import Contact, Visitor
 from scoring.services import leads_schedule_rescore
 from stages.models import Lead
 
+from .activity import touches_set
 from .attribution import Touch, touch_of
 from .identity import HistoryRow, IdentityRace, identities_resolve
 from .messages import Message, MessageError, message_parse
-from .models import Event, RetiredKey, WriteKey, _new_key
+from .models import Event, LeadActivity, RetiredKey, WriteKey, _new_key
 
 
 @dataclass
@@ -89,8 +90,8 @@ def events_ingest(
             return _messages_store(messages, source, received_at, result)
         except (IdentityRace, IntegrityError, OperationalError) as exc:
             # Another request created one of these people (or their lead) first, or PostgreSQL
-            # broke a deadlock with another transaction on the same leads: everything rolled
-            # back, and the next try finds them.
+            # broke a deadlock with another transaction on the same people (identify calls lock
+            # visitors and contacts): everything rolled back, and the next try finds them.
             retry = not isinstance(exc, OperationalError) or isinstance(
                 exc.__cause__, DeadlockDetected
             )
@@ -192,22 +193,11 @@ def _store_sql(visitors_touched: bool) -> str:
             ON CONFLICT (anonymous_id) DO UPDATE
                 SET last_seen_at = GREATEST(EXCLUDED.last_seen_at, t.last_seen_at)
             RETURNING anonymous_id, contact_id"""
-    # Each touch's condition once, for its four columns: the statement stays under 4 KB.
-    names = ("source", "medium", "campaign", "at")
-    sets = ",\n".join(
-        f"({', '.join(f'{kind}_touch_{name}' for name in names)}) = (SELECT "
-        + ", ".join(
-            f"CASE WHEN ok THEN v.{kind}_{name} ELSE l.{kind}_touch_{name} END" for name in names
-        )
-        + f" FROM (SELECT {cond} AS ok) AS c)"
-        for kind, cond in (("first", _FIRST), ("last", _LAST))
-    )
     leads, contacts = Lead._meta.db_table, Contact._meta.db_table
-    # kept: the message of each stored id (repeated in the list, the first one). locked: the
-    # leads to update, locked in id order before any is written (the count is computed once,
-    # before v's first row), as the scoring worker's statements lock them: two statements that
-    # lock the same leads in different orders can deadlock. co: a group call of a known
-    # person names their company (the last call wins).
+    # kept: the message of each stored id (repeated in the list, the first one). act: what the
+    # call tells of each lead, for the worker to fold into it (`activity`): the lead row itself
+    # is neither written nor locked. co: a group call of a known person names their company
+    # (the last call wins).
     sql = f"""
         WITH visitor AS ({visitor}
         ), by_user AS (
@@ -249,24 +239,16 @@ def _store_sql(visitors_touched: bool) -> str:
             ORDER BY lead_id, NOT direct DESC, at DESC, n
         ), ids AS (
             SELECT lead_id AS id FROM kept WHERE lead_id IS NOT NULL UNION SELECT lead_id FROM touch
-        ), locked AS (
-            SELECT id FROM {leads} WHERE id IN (SELECT id FROM ids) ORDER BY id FOR UPDATE
-        ), v AS (
-            SELECT ids.id,
-                   ids.id IN (SELECT lead_id FROM kept) AS touched,
-                   f.source AS first_source, f.medium AS first_medium,
-                   f.campaign AS first_campaign, f.at AS first_at,
-                   la.source AS last_source, la.medium AS last_medium,
-                   la.campaign AS last_campaign, la.at AS last_at, la.direct AS last_direct
+        ), act AS (
+            INSERT INTO {LeadActivity._meta.db_table} (lead_id, received_at,
+                first_source, first_medium, first_campaign, first_at,
+                last_source, last_medium, last_campaign, last_at, last_direct)
+            SELECT ids.id, CASE WHEN ids.id IN (SELECT lead_id FROM kept) THEN %(now)s END,
+                   f.source, f.medium, f.campaign, f.at,
+                   la.source, la.medium, la.campaign, la.at, la.direct
             FROM ids
             LEFT JOIN earliest f ON f.lead_id = ids.id
             LEFT JOIN latest la ON la.lead_id = ids.id
-            WHERE (SELECT count(*) FROM locked) >= 0
-        ), upd AS (
-            UPDATE {leads} AS l SET
-                last_event_at = CASE WHEN v.touched THEN %(now)s ELSE l.last_event_at END,
-                {sets}
-            FROM v WHERE l.id = v.id
         ), co AS (
             UPDATE {contacts} AS contact SET company = g.company, updated_at = now()
             FROM (
@@ -291,17 +273,19 @@ def _events_store(
     *,
     visitors_touched: bool,
 ) -> tuple[list[int | None], list[int]]:
-    """Store the events and move their leads, in one statement.
+    """Store the events and what they tell of their leads, in one statement.
 
     The statement upserts the visitors (unless `visitors_touched`: the identity calls needed
     them first), finds each message's contact by user id first, then by the visitor, and its
-    lead; inserts the events with their lead; stamps the leads' newest event time and moves their
-    first and last touch (with the `history` the identity calls attached); and sets the company
-    that group calls name. A message id already stored for this source (or repeated in the list:
-    the first one wins) is skipped by the unique constraint, exactly.
+    lead; inserts the events with their lead; appends each lead's activity (when it had events,
+    its earliest and latest touch among them and the `history` the identity calls attached),
+    which the scoring worker folds into the lead (`activity.activity_fold`); and sets the
+    company that group calls name. A message id already stored for this source (or repeated in
+    the list: the first one wins) is skipped by the unique constraint, exactly.
 
-    The touch conditions compare with the lead row as it is when the update locks it, so two
-    requests for the same lead at once still keep the earliest first touch and the latest last.
+    The lead rows are neither written nor locked: requests about the same leads never wait for
+    each other, nor for the worker. The fold keeps the earliest first touch and the latest last
+    touch whatever order the activity came in.
 
     Returns each message's lead, and the indexes of the messages actually stored.
     """
@@ -410,7 +394,7 @@ def _late_leads_attach(
         lead_ids[i] = found[messages[i].message_id]
     if attached:
         spans = _touches(messages, lead_ids, attached, [])
-        _leads_update(sorted({lead_ids[i] for i in attached}), spans, received_at)
+        _leads_update(sorted({lead_ids[i] for i in attached}), spans, received_at, later=True)
 
 
 @dataclass
@@ -467,14 +451,11 @@ def _json(value: Any) -> Any:
     return json.loads(value) if isinstance(value, str) else value
 
 
-_FIRST = "v.first_at IS NOT NULL AND (l.first_touch_at IS NULL OR v.first_at < l.first_touch_at)"
-_LAST = """v.last_at IS NOT NULL AND (l.last_touch_at IS NULL OR
-    (NOT v.last_direct, v.last_at)
-    > (NOT (l.last_touch_source = 'direct' AND l.last_touch_medium = 'none'), l.last_touch_at))"""
-
-
-def _leads_update(touched: list[int], spans: dict[int, _Span], received_at: dt.datetime) -> None:
-    """Stamp the leads' newest event time and move their attribution, in one statement.
+def _leads_update(
+    touched: list[int], spans: dict[int, _Span], received_at: dt.datetime, *, later: bool = False
+) -> None:
+    """Stamp the leads' newest event time (`touched`) and move their attribution, in one
+    statement; `later`: append it as their activity instead, for the worker's fold (the ingest).
 
     The conditions compare with the row as it is when the update locks it, so two requests for
     the same lead at once still keep the earliest first touch and the latest last touch.
@@ -504,27 +485,29 @@ def _leads_update(touched: list[int], spans: dict[int, _Span], received_at: dt.d
         )
         rows.append((pk, pk in touched_set, *touch))
     columns = [list(column) for column in zip(*rows, strict=True)]
-    sets = ",\n".join(
-        f"{kind}_touch_{name} = "
-        f"CASE WHEN {cond} THEN v.{kind}_{name} ELSE l.{kind}_touch_{name} END"
-        for kind, cond in (("first", _FIRST), ("last", _LAST))
-        for name in ("source", "medium", "campaign", "at")
+    names = (
+        "id, touched, first_source, first_medium, first_campaign, first_at,"
+        " last_source, last_medium, last_campaign, last_at, last_direct"
     )
-    with prepared_cursor() as cursor:
-        cursor.execute(
-            f"""
+    v = f"""unnest(%s::bigint[], %s::bool[], %s::text[], %s::text[], %s::text[],
+        %s::timestamptz[], %s::text[], %s::text[], %s::text[], %s::timestamptz[], %s::bool[])
+        AS v({names})"""
+    if later:
+        sql = f"""
+            INSERT INTO {LeadActivity._meta.db_table}
+                ({names.replace("id, touched", "lead_id, received_at")})
+            SELECT {names.replace("id, touched", "id, CASE WHEN touched THEN %s::timestamptz END")}
+            FROM {v}
+        """
+    else:
+        sql = f"""
             UPDATE {Lead._meta.db_table} AS l SET
                 last_event_at = CASE WHEN v.touched THEN %s ELSE l.last_event_at END,
-                {sets}
-            FROM unnest(%s::bigint[], %s::bool[], %s::text[], %s::text[], %s::text[],
-                        %s::timestamptz[], %s::text[], %s::text[], %s::text[],
-                        %s::timestamptz[], %s::bool[])
-                AS v(id, touched, first_source, first_medium, first_campaign, first_at,
-                     last_source, last_medium, last_campaign, last_at, last_direct)
-            WHERE l.id = v.id
-            """,
-            [received_at, *columns],
-        )
+                {touches_set()}
+            FROM {v} WHERE l.id = v.id
+        """
+    with prepared_cursor() as cursor:
+        cursor.execute(sql, [received_at, *columns])
 
 
 def leads_attribute(*, lead_ids: list[int] | None = None, chunk: int = 2000) -> int:

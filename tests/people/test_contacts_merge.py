@@ -136,3 +136,19 @@ def test_a_merge_recomputes_attribution_over_both_histories(marketer, write_key)
         "email",
         "spring",
     )
+
+
+def test_activity_the_worker_has_not_folded_yet_moves_to_the_kept_lead(marketer, write_key):
+    from leadflow.tracking.activity import activity_fold
+    from leadflow.tracking.models import LeadActivity
+
+    survivor = lead_at(Stage.LEAD)
+    duplicate = lead_at(Stage.MQL)  # the more advanced: kept
+    received = timezone.now()
+    LeadActivity.objects.create(lead=survivor, received_at=received)
+
+    contacts_merge(survivor_id=survivor.contact_id, duplicate_id=duplicate.contact_id, by=marketer)
+    activity_fold([duplicate.pk])
+
+    assert Lead.objects.get().last_event_at == received
+    assert not LeadActivity.objects.exists()

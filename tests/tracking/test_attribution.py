@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from stages.models import Lead
+from tests.activity import folded
 
 from .messages import identify, message_id, page, typed
 
@@ -26,7 +27,7 @@ def _visit(anonymous_id: str, hours: float, *, referrer: str = "", path: str = "
 
 
 def _touches(lead: Lead) -> tuple:
-    lead.refresh_from_db()
+    folded(lead)
     return (
         (lead.first_touch_source, lead.first_touch_medium, lead.first_touch_campaign),
         (lead.last_touch_source, lead.last_touch_medium, lead.last_touch_campaign),

@@ -5,6 +5,7 @@ from __future__ import annotations
 from leadflow.people.models import Contact, Visitor
 from leadflow.tracking.models import Event
 from stages.models import Lead, LeadTransition, Stage
+from tests.activity import folded
 
 from .messages import identify, message_id, page, track, typed
 
@@ -55,7 +56,8 @@ def test_later_events_of_the_identified_visitor_go_to_their_lead(db, send):
 
     lead = Lead.objects.get()
     assert lead.events.count() == 3
-    assert lead.last_event_at is not None
+    assert lead.last_event_at is None  # until the worker folds the ingest's activity
+    assert folded(lead).last_event_at is not None
 
 
 def test_an_email_in_any_case_is_one_contact(db, send):

@@ -11,6 +11,7 @@ from leadflow.tracking.messages import message_parse
 from leadflow.tracking.models import Event
 from leadflow.tracking.services import _late_leads_attach
 from stages.models import Stage
+from tests.activity import folded
 from tests.factories import lead_at
 
 from .messages import track
@@ -38,7 +39,7 @@ def test_an_event_stored_before_its_lead_was_visible_is_given_it(db, write_key):
 
     assert lead_ids == [lead.pk]
     assert Event.objects.get().lead == lead
-    lead.refresh_from_db()
+    lead = folded(lead)
     assert (lead.last_event_at, lead.first_touch_source) == (now, "bing")
 
 

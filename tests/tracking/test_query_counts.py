@@ -7,6 +7,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from leadflow.tracking.models import Event
+from tests.activity import folded
 
 from .messages import identify, message_id, page, typed
 
@@ -148,13 +149,14 @@ def test_a_single_browser_track_call_costs_exactly_its_budget(
         "event": "Signed Up",
         "context": BROWSER_CONTEXT,
     }
-    # One statement upserts the visitor, finds the contact and the lead, inserts, and moves the
-    # lead's last event time and attribution; atomic by itself, so no transaction. The key is
-    # cached in the process; the rate limit is one Redis round trip, no query.
+    # One statement upserts the visitor, finds the contact and the lead, inserts, and appends
+    # the lead's activity (last event time, attribution) for the worker; atomic by itself, so no
+    # transaction. The key is cached in the process; the rate limit is one Redis round trip, no
+    # query.
     with django_assert_num_queries(1):
         assert send(path, message).status_code == 200
 
-    lead = Event.objects.get(name="Signed Up").lead
+    lead = folded(Event.objects.get(name="Signed Up").lead)
     assert (lead.last_touch_source, lead.last_touch_medium) == ("google", "organic")
 
 

@@ -7,6 +7,8 @@ from stages.models import Lead, LeadTransition, Stage, Status
 from .messages import identify, message_id, page, typed
 
 SCORE_LEADS = "scoring.tasks.score_leads"
+# Queued by the worker's fold for the leads whose first touch it set (their journeys copy it).
+REFRESH_JOURNEYS = "leadflow.reports.tasks.journeys_refresh_leads"
 
 
 def _scored() -> set[int]:
@@ -30,8 +32,8 @@ def test_a_batch_queues_one_rescore_for_all_the_leads_it_touched(
         response = send("/v1/batch", {"batch": batch})
 
     assert response.status_code == 200
-    assert len(callbacks) == 1
-    assert [name for name, _ in task_runs] == [SCORE_LEADS]
+    assert len(callbacks) == 2  # the request's, then the fold's
+    assert [name for name, _ in task_runs] == [SCORE_LEADS, REFRESH_JOURNEYS]
     assert _scored() == {ann.pk, bob.pk}
 
 
@@ -124,6 +126,6 @@ def test_a_burst_of_every_type_queues_one_rescore_per_lead(
         assert send("/v1/batch", {"batch": batch}).status_code == 200
 
     bob = Lead.objects.get(contact__user_id="u-bob")
-    assert len(callbacks) == 1
-    assert [name for name, _ in task_runs] == [SCORE_LEADS]
+    assert len(callbacks) == 2  # the request's, then the fold's
+    assert [name for name, _ in task_runs] == [SCORE_LEADS, REFRESH_JOURNEYS]
     assert _scored() == {ann.pk, bob.pk}

@@ -7,6 +7,7 @@ import datetime as dt
 from django.urls import reverse
 from django.utils import timezone
 
+from leadflow.tracking.activity import activity_fold, activity_pending
 from leadflow.tracking.services import events_ingest
 from stages.models import Lead, Stage
 from tests.factories import lead_at
@@ -23,7 +24,9 @@ def _visit(write_key, message_id: str, at: dt.datetime, **context) -> dict:
 
 
 def _ingest(write_key, *messages: dict) -> None:
+    """The tracking API's ingest, then the scoring worker's fold of what it told of the lead."""
     events_ingest(source=write_key, raws=list(messages), received_at=timezone.now())
+    activity_fold(activity_pending(limit=100))
 
 
 def test_the_lead_page_shows_first_and_last_touch_with_landing_page_and_referrer(

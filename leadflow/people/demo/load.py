@@ -30,6 +30,7 @@ from django.utils import timezone
 
 from leadflow.people.models import Contact, Visitor
 from leadflow.people.roles import Role, roles_ensure
+from leadflow.tracking.activity import activity_fold, activity_pending
 from leadflow.tracking.messages import Message, message_parse
 from leadflow.tracking.models import Event, WriteKey
 from leadflow.tracking.services import events_ingest
@@ -140,6 +141,9 @@ def _play(plan: Plan, source: WriteKey, player: _Player) -> None:
         unscored = list(Lead.objects.filter(scored_at__isnull=True).values_list("pk", flat=True))
         for offset in range(0, len(unscored), RESCORE_CHUNK):
             leads_rescore(lead_ids=unscored[offset : offset + RESCORE_CHUNK])
+        # The touches and newest event time of the others, as the worker's next pass would.
+        while pending := activity_pending(RESCORE_CHUNK):
+            activity_fold(pending)
 
 
 # -- the history, in bulk --
