@@ -180,3 +180,20 @@ def test_folding_in_any_grouping_gives_the_touches_of_all_the_events_at_once(db,
         everything.last_at,
     )
     assert lead.last_event_at == T0
+
+
+@pytest.mark.redis
+def test_the_journey_of_a_new_lead_gets_the_first_touch_the_worker_folds(
+    db, send, django_capture_on_commit_callbacks
+):
+    from leadflow.reports.models import LeadJourney
+
+    send("/v1/batch", {"batch": [_visit("anon-1", 0, "https://www.google.com/")]})
+
+    with django_capture_on_commit_callbacks(execute=True):
+        # The identify makes the lead (its journey queued for a refresh) and attaches the
+        # visit; the worker folds the visit's touch into the lead, then refreshes the journey.
+        send("/v1/identify", identify("ann@example.com", "anon-1"))
+
+    journey = LeadJourney.objects.get(lead=Lead.objects.get())
+    assert (journey.first_touch_source, journey.first_touch_medium) == ("google", "organic")
