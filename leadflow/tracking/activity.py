@@ -9,6 +9,7 @@ newest event time are current once its score is.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from typing import NamedTuple
 
@@ -44,11 +45,11 @@ def touches_set() -> str:
     )
 
 
+@functools.cache
 def _fold_sql(skip_locked: bool) -> str:
     leads, activity = Lead._meta.db_table, LeadActivity._meta.db_table
-    touch = "source, medium, campaign, at"
-    first = ", ".join(f"first_{name}" for name in touch.split(", "))
-    last = ", ".join(f"last_{name}" for name in touch.split(", "))
+    first = "first_source, first_medium, first_campaign, first_at"
+    last = "last_source, last_medium, last_campaign, last_at"
     # locked: the leads, in id order as every statement that locks several leads takes them
     # (two statements that lock the same leads in different orders can deadlock); NO KEY: the
     # lock that an update of non-key columns takes anyway. gone: their rows, deleted; rows an

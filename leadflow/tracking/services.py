@@ -394,7 +394,7 @@ def _late_leads_attach(
         lead_ids[i] = found[messages[i].message_id]
     if attached:
         spans = _touches(messages, lead_ids, attached, [])
-        _leads_update(sorted({lead_ids[i] for i in attached}), spans, received_at, later=True)
+        _activity_append(sorted({lead_ids[i] for i in attached}), spans, received_at)
 
 
 @dataclass
@@ -451,22 +451,19 @@ def _json(value: Any) -> Any:
     return json.loads(value) if isinstance(value, str) else value
 
 
-def _leads_update(
-    touched: list[int], spans: dict[int, _Span], received_at: dt.datetime, *, later: bool = False
-) -> None:
-    """Stamp the leads' newest event time (`touched`) and move their attribution, in one
-    statement; `later`: append it as their activity instead, for the worker's fold (the ingest).
+# The rows `_leads_update` and `_activity_append` write, one array parameter a column.
+_SPAN_ROWS = """unnest(%s::bigint[], %s::bool[], %s::text[], %s::text[], %s::text[],
+    %s::timestamptz[], %s::text[], %s::text[], %s::text[], %s::timestamptz[], %s::bool[])
+    AS v(id, touched, first_source, first_medium, first_campaign, first_at,
+         last_source, last_medium, last_campaign, last_at, last_direct)"""
 
-    The conditions compare with the row as it is when the update locks it, so two requests for
-    the same lead at once still keep the earliest first touch and the latest last touch.
-    """
-    ids = sorted({*touched, *spans})
-    if not ids:
-        return
+
+def _span_columns(touched: list[int], spans: dict[int, _Span]) -> list[list[Any]]:
+    """The columns of `_SPAN_ROWS` for these leads: whether they had events, and their span."""
     touched_set = set(touched)
     none = (None, None, None, None, None, None, None, None, None)
     rows = []
-    for pk in ids:
+    for pk in sorted({*touched, *spans}):
         span = spans.get(pk)
         touch = (
             (
@@ -484,30 +481,48 @@ def _leads_update(
             else none
         )
         rows.append((pk, pk in touched_set, *touch))
-    columns = [list(column) for column in zip(*rows, strict=True)]
-    names = (
-        "id, touched, first_source, first_medium, first_campaign, first_at,"
-        " last_source, last_medium, last_campaign, last_at, last_direct"
-    )
-    v = f"""unnest(%s::bigint[], %s::bool[], %s::text[], %s::text[], %s::text[],
-        %s::timestamptz[], %s::text[], %s::text[], %s::text[], %s::timestamptz[], %s::bool[])
-        AS v({names})"""
-    if later:
-        sql = f"""
-            INSERT INTO {LeadActivity._meta.db_table}
-                ({names.replace("id, touched", "lead_id, received_at")})
-            SELECT {names.replace("id, touched", "id, CASE WHEN touched THEN %s::timestamptz END")}
-            FROM {v}
-        """
-    else:
-        sql = f"""
+    return [list(column) for column in zip(*rows, strict=True)]
+
+
+def _leads_update(touched: list[int], spans: dict[int, _Span], received_at: dt.datetime) -> None:
+    """Stamp the leads' newest event time (`touched`) and move their attribution, in one
+    statement.
+
+    The conditions compare with the row as it is when the update locks it, so two requests for
+    the same lead at once still keep the earliest first touch and the latest last touch.
+    """
+    if not touched and not spans:
+        return
+    with prepared_cursor() as cursor:
+        cursor.execute(
+            f"""
             UPDATE {Lead._meta.db_table} AS l SET
                 last_event_at = CASE WHEN v.touched THEN %s ELSE l.last_event_at END,
                 {touches_set()}
-            FROM {v} WHERE l.id = v.id
-        """
+            FROM {_SPAN_ROWS} WHERE l.id = v.id
+            """,
+            [received_at, *_span_columns(touched, spans)],
+        )
+
+
+def _activity_append(touched: list[int], spans: dict[int, _Span], received_at: dt.datetime) -> None:
+    """What `_leads_update` would write, appended as the leads' activity for the worker's fold
+    instead: the ingest never writes a lead row."""
+    if not touched and not spans:
+        return
     with prepared_cursor() as cursor:
-        cursor.execute(sql, [received_at, *columns])
+        cursor.execute(
+            f"""
+            INSERT INTO {LeadActivity._meta.db_table} (lead_id, received_at,
+                first_source, first_medium, first_campaign, first_at,
+                last_source, last_medium, last_campaign, last_at, last_direct)
+            SELECT id, CASE WHEN touched THEN %s::timestamptz END,
+                first_source, first_medium, first_campaign, first_at,
+                last_source, last_medium, last_campaign, last_at, last_direct
+            FROM {_SPAN_ROWS}
+            """,
+            [received_at, *_span_columns(touched, spans)],
+        )
 
 
 def leads_attribute(*, lead_ids: list[int] | None = None, chunk: int = 2000) -> int:

@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from leadflow.tracking.activity import activity_fold, activity_pending
 from leadflow.tracking.attribution import Touch
 from leadflow.tracking.models import LeadActivity
-from leadflow.tracking.services import _leads_update, _Span
+from leadflow.tracking.services import _activity_append, _Span
 from scoring.services import RESCORE_QUEUE, lead_explain, leads_pending_rescore
 from scoring.tasks import sweep_stale_scores
 from stages.models import Lead, Stage
@@ -163,7 +163,7 @@ def test_folding_in_any_grouping_gives_the_touches_of_all_the_events_at_once(db,
         everything.add(span.last_at, span.last)
 
     for span in spans:  # one call after another, the worker folding whenever it happens to run
-        _leads_update([lead.pk], {lead.pk: span}, T0, later=True)
+        _activity_append([lead.pk], {lead.pk: span}, T0)
         if folds.draw(st.booleans()):
             activity_fold([lead.pk])
     activity_fold([lead.pk])
