@@ -54,14 +54,18 @@ def _fold_sql(skip_locked: bool) -> str:
     # (two statements that lock the same leads in different orders can deadlock); NO KEY: the
     # lock that an update of non-key columns takes anyway. gone: their rows, deleted; rows an
     # ingest commits after this statement began are not seen, so not deleted, and stay for the
-    # next fold. The update returns the leads whose first touch is now one of these rows': their
-    # journeys copy it (see `activity_fold`).
+    # next fold. Rows of leads that no longer exist (an ingest that appended to a lead a merge
+    # was deleting) go too: nothing else would ever take them. The update returns the leads
+    # whose first touch is now one of these rows': their journeys copy it (see `activity_fold`).
     sql = f"""
         WITH locked AS (
             SELECT id FROM {leads} WHERE id = ANY(%(ids)s) ORDER BY id
             FOR NO KEY UPDATE{" SKIP LOCKED" if skip_locked else ""}
         ), gone AS (
-            DELETE FROM {activity} a WHERE a.lead_id IN (SELECT id FROM locked) RETURNING a.*
+            DELETE FROM {activity} a WHERE a.lead_id = ANY(%(ids)s) AND (
+                a.lead_id IN (SELECT id FROM locked)
+                OR NOT EXISTS (SELECT FROM {leads} k WHERE k.id = a.lead_id))
+            RETURNING a.*
         ), earliest AS (
             SELECT DISTINCT ON (lead_id) lead_id, {first} FROM gone
             WHERE first_at IS NOT NULL ORDER BY lead_id, first_at, id

@@ -197,3 +197,18 @@ def test_the_journey_of_a_new_lead_gets_the_first_touch_the_worker_folds(
 
     journey = LeadJourney.objects.get(lead=Lead.objects.get())
     assert (journey.first_touch_source, journey.first_touch_medium) == ("google", "organic")
+
+
+def test_activity_of_a_lead_gone_meanwhile_is_dropped_by_the_fold(db):
+    # An ingest that saw the lead appended its row while a merge deleted the lead: no lead will
+    # ever fold it, so the fold drops it instead of the sweep and the demo finding it forever.
+    lead = lead_at(Stage.LEAD)
+    gone = lead.pk + 1000  # no such lead: the merge's delete took it after the ingest's read
+    LeadActivity.objects.create(lead=lead, received_at=T0)
+    LeadActivity.objects.create(lead_id=gone, received_at=T0)
+
+    assert activity_fold(activity_pending(limit=10)) == ([lead.pk], [])
+
+    assert activity_pending(limit=10) == []
+    lead.refresh_from_db()
+    assert lead.last_event_at == T0
