@@ -178,9 +178,14 @@ def _touch(context: dict[str, Any], properties: dict[str, Any], url: str, *, is_
 
 
 @functools.cache
-def _store_sql(visitors_touched: bool) -> str:
+def _store_sql(visitors_touched: bool, history: bool = True, groups: bool = True) -> str:
     """The statement of `_events_store`, built once, its blanks folded: psycopg caches the
-    parsing of statements up to 4 KB only, and this one would be re-parsed on every call."""
+    parsing of statements up to 4 KB only, and this one would be re-parsed on every call.
+
+    Without `history` (no identify attached earlier events) and without `groups` (no group
+    call), the parts that would find nothing are left out: most calls are page views and
+    tracks, and PostgreSQL would still set up and run those parts (a third of a single call's
+    statement), and psycopg would still send the history's seven empty arrays."""
     visitor_table, event_table = Visitor._meta.db_table, Event._meta.db_table
     if visitors_touched:
         visitor = f"""
@@ -194,6 +199,23 @@ def _store_sql(visitors_touched: bool) -> str:
                 SET last_seen_at = GREATEST(EXCLUDED.last_seen_at, t.last_seen_at)
             RETURNING anonymous_id, contact_id"""
     leads, contacts = Lead._meta.db_table, Contact._meta.db_table
+    earlier = company = ""
+    if history:
+        earlier = """
+            UNION ALL
+            SELECT * FROM unnest(%(e_lead)s::bigint[], %(e_at)s::timestamptz[],
+                %(e_source)s::text[], %(e_medium)s::text[],
+                %(e_campaign)s::text[], %(e_direct)s::bool[], %(e_n)s::int[])"""
+    if groups:
+        company = f""", co AS (
+            UPDATE {contacts} AS contact SET company = g.company, updated_at = now()
+            FROM (
+                SELECT DISTINCT ON (contact_id) contact_id, r ->> 8 AS company FROM kept
+                WHERE r ->> 1 = 'group' AND r ->> 8 <> '' AND contact_id IS NOT NULL
+                ORDER BY contact_id, n DESC
+            ) AS g
+            WHERE contact.id = g.contact_id AND contact.company <> g.company
+        )"""
     # kept: the message of each stored id (repeated in the list, the first one). act: what the
     # call tells of each lead, for the worker to fold into it (`activity`): the lead row itself
     # is neither written nor locked. co: a group call of a known person names their company
@@ -227,11 +249,7 @@ def _store_sql(visitors_touched: bool) -> str:
             SELECT lead_id, (r ->> 6)::timestamptz AS at, r -> 7 ->> 0 AS source,
                    r -> 7 ->> 1 AS medium, r -> 7 ->> 2 AS campaign,
                    (r -> 7 ->> 3)::bool AS direct, n
-            FROM kept WHERE lead_id IS NOT NULL AND jsonb_typeof(r -> 7) = 'array'
-            UNION ALL
-            SELECT * FROM unnest(%(e_lead)s::bigint[], %(e_at)s::timestamptz[],
-                %(e_source)s::text[], %(e_medium)s::text[],
-                %(e_campaign)s::text[], %(e_direct)s::bool[], %(e_n)s::int[])
+            FROM kept WHERE lead_id IS NOT NULL AND jsonb_typeof(r -> 7) = 'array'{earlier}
         ), earliest AS (
             SELECT DISTINCT ON (lead_id) * FROM touch ORDER BY lead_id, at, n
         ), latest AS (
@@ -249,15 +267,7 @@ def _store_sql(visitors_touched: bool) -> str:
             FROM ids
             LEFT JOIN earliest f ON f.lead_id = ids.id
             LEFT JOIN latest la ON la.lead_id = ids.id
-        ), co AS (
-            UPDATE {contacts} AS contact SET company = g.company, updated_at = now()
-            FROM (
-                SELECT DISTINCT ON (contact_id) contact_id, r ->> 8 AS company FROM kept
-                WHERE r ->> 1 = 'group' AND r ->> 8 <> '' AND contact_id IS NOT NULL
-                ORDER BY contact_id, n DESC
-            ) AS g
-            WHERE contact.id = g.contact_id AND contact.company <> g.company
-        )
+        ){company}
         SELECT n, contact_id, lead_id, NULL FROM found
         UNION ALL
         SELECT NULL, NULL, NULL, message_id FROM stored
@@ -321,24 +331,26 @@ def _events_store(
         touch = touch_of(context, {"referrer": _json(referrer)}, url, is_page=type_ == "page")
         if touch is not None:
             earlier.append((lead_id, at, touch, n))
-    with prepared_cursor() as cursor:
-        cursor.execute(
-            _store_sql(visitors_touched),
-            {
-                "anon": anonymous_ids,
-                "users": user_ids,
-                "rows": f"[{rows}]",
-                "source": source.pk,
-                "now": received_at,
-                "e_lead": [row[0] for row in earlier],
-                "e_at": [row[1] for row in earlier],
-                "e_source": [row[2].source for row in earlier],
-                "e_medium": [row[2].medium for row in earlier],
-                "e_campaign": [row[2].campaign for row in earlier],
-                "e_direct": [row[2].is_direct for row in earlier],
-                "e_n": [row[3] for row in earlier],
-            },
+    params = {
+        "anon": anonymous_ids,
+        "users": user_ids,
+        "rows": f"[{rows}]",
+        "source": source.pk,
+        "now": received_at,
+    }
+    if earlier:
+        params.update(
+            e_lead=[row[0] for row in earlier],
+            e_at=[row[1] for row in earlier],
+            e_source=[row[2].source for row in earlier],
+            e_medium=[row[2].medium for row in earlier],
+            e_campaign=[row[2].campaign for row in earlier],
+            e_direct=[row[2].is_direct for row in earlier],
+            e_n=[row[3] for row in earlier],
         )
+    groups = any(m.type == "group" for m in messages)
+    with prepared_cursor() as cursor:
+        cursor.execute(_store_sql(visitors_touched, bool(earlier), groups), params)
         results = cursor.fetchall()
     contact_ids: list[int | None] = [None] * len(messages)
     lead_ids: list[int | None] = [None] * len(messages)

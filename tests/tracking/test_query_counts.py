@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -187,5 +189,5 @@ def test_the_store_statement_is_short_enough_for_psycopg_to_cache_its_parsing():
 
     from leadflow.tracking.services import _store_sql
 
-    assert len(_store_sql(False)) <= MAX_CACHED_STATEMENT_LENGTH
-    assert len(_store_sql(True)) <= MAX_CACHED_STATEMENT_LENGTH
+    for variant in itertools.product((False, True), repeat=3):
+        assert len(_store_sql(*variant)) <= MAX_CACHED_STATEMENT_LENGTH
