@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse
-from django.urls import Resolver404, resolve
+from django.urls import Resolver404, ResolverMatch, resolve
 
 from . import views
 
@@ -25,12 +26,18 @@ class TrackingFastPath:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        if request.path_info.startswith(PREFIX):
-            try:
-                match = resolve(request.path_info)
-            except Resolver404:
-                return self.get_response(request)  # the site's own 404
-            if match.func in (views.single, views.batch):
-                request.resolver_match = match
-                return match.func(request, *match.args, **match.kwargs)
+        if request.path_info.startswith(PREFIX) and (match := _tracking_match(request.path_info)):
+            request.resolver_match = match
+            return match.func(request, *match.args, **match.kwargs)
         return self.get_response(request)
+
+
+@functools.lru_cache(maxsize=64)
+def _tracking_match(path: str) -> ResolverMatch | None:
+    """The match of a tracking API path (None: another page, or the site's own 404), resolved
+    once a process: the URL resolver walks every pattern of the site on each call."""
+    try:
+        match = resolve(path)
+    except Resolver404:
+        return None
+    return match if match.func in (views.single, views.batch) else None
