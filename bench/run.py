@@ -67,8 +67,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--scale", choices=SCALES, default="small")
     parser.add_argument("--runs", type=int, help="runs of each figure (default: the scale's)")
-    parser.add_argument("--workers", type=int, default=4, help="gunicorn workers")
-    parser.add_argument("--threads", type=int, default=4, help="threads a gunicorn worker")
+    parser.add_argument(
+        "--workers", type=int, default=0, help="gunicorn workers (default: gunicorn.conf.py's)"
+    )
+    parser.add_argument(
+        "--threads", type=int, default=0, help="threads a worker (default: gunicorn.conf.py's)"
+    )
     parser.add_argument("--concurrency", type=int, default=2, help="Celery worker processes")
     parser.add_argument("--output", default=str(ROOT / "BENCHMARKS.md"))
     parser.add_argument("--no-write", action="store_true", help="print the table only")
@@ -147,8 +151,8 @@ class Bench:
         a = self.args
         extra = [
             *(["--runs", str(a.runs)] if a.runs else []),
-            *(["--workers", str(a.workers)] if a.workers != 4 else []),
-            *(["--threads", str(a.threads)] if a.threads != 4 else []),
+            *(["--workers", str(a.workers)] if a.workers else []),
+            *(["--threads", str(a.threads)] if a.threads else []),
             *(["--concurrency", str(a.concurrency)] if a.concurrency != 2 else []),
             *(["--profile"] if a.profile else []),
             *(["--only", ",".join(a.only)] if a.only != list(STEPS) else []),

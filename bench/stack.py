@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import runpy
 import secrets
 import signal
 import socket
@@ -24,6 +25,14 @@ import psycopg
 
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
+# Production's gunicorn settings: the benchmark serves leadflow and its floors with them.
+GUNICORN_CONFIG = ROOT / "gunicorn.conf.py"
+
+
+def gunicorn_defaults() -> tuple[int, int]:
+    """The workers and threads production runs with on this machine (gunicorn.conf.py)."""
+    settings = runpy.run_path(str(GUNICORN_CONFIG))
+    return settings["workers"], settings["threads"]
 
 
 def free_port() -> int:
@@ -74,8 +83,9 @@ def redis_url(db: int) -> str:
 @dataclass
 class Stack:
     scale: str
-    workers: int = 4
-    threads: int = 4  # per gunicorn worker; more than 1 is gunicorn's gthread worker
+    # 0: as gunicorn.conf.py says for this machine (one process a core, 8 threads each).
+    workers: int = 0
+    threads: int = 0
     worker_concurrency: int = 2
     keep_database: bool = False
     redis_db: int = -1  # -1: 9 for small (CI), 8 for the others, so that they never meet
@@ -87,6 +97,9 @@ class Stack:
     ports: dict[str, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        default_workers, default_threads = gunicorn_defaults()
+        self.workers = self.workers or default_workers
+        self.threads = self.threads or default_threads
         if self.redis_db < 0:
             self.redis_db = int(
                 os.environ.get("BENCH_REDIS_DB") or (9 if self.scale == "small" else 8)
@@ -153,16 +166,14 @@ class Stack:
                 "-m",
                 "gunicorn",
                 app,
+                "--config",
+                str(GUNICORN_CONFIG),
                 "--bind",
                 f"127.0.0.1:{port}",
                 "--workers",
                 str(workers or self.workers),
                 "--threads",
                 str(self.threads),
-                "--backlog",
-                "2048",
-                "--timeout",
-                "120",
             ],
         )
         self._wait_http(name, f"http://127.0.0.1:{port}/healthz")
