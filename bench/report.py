@@ -148,7 +148,8 @@ HEADER = """# Benchmarks
 
 Produced by `make bench SCALE=...` (the `bench/` package): it creates its own database
 (`leadflow_bench_<scale>` on `DATABASE_URL`'s server, or the embedded PostgreSQL), generates the
-data, starts gunicorn (`DEBUG=0`, the rate limiter on with a budget the load never reaches) and
+data, starts gunicorn with production's `gunicorn.conf.py` (`DEBUG=0`, the rate limiter on with
+a budget the load never reaches) and
 a real Celery worker on its own queue and Redis database, measures every hot path of the
 design's "Numbers to reach" beside its physical floor measured in the same run, and stops
 everything again. Each figure is the min /
