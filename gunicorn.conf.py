@@ -1,6 +1,5 @@
 """gunicorn's settings for leadflow: the image, docker-compose.yml and the benchmark all serve
-with these (gunicorn reads `gunicorn.conf.py` from the directory it starts in; the others pass
-`--config`). Command-line flags still win over them.
+with these (each passes `--config`). Command-line flags still win over them.
 
 WEB_WORKERS and WEB_THREADS size it; by default one process a core, of 8 threads each. A
 tracking call spends most of its time waiting for PostgreSQL (its commit's flush), so a
@@ -15,6 +14,8 @@ from __future__ import annotations
 
 import os
 
+from leadflow.lib.env import envint
+
 
 def _cores() -> int:
     # The cores this process may run on (a container's cpuset), not the host's count.
@@ -24,8 +25,9 @@ def _cores() -> int:
         return os.cpu_count() or 2
 
 
-workers = int(os.environ.get("WEB_WORKERS") or _cores())
-threads = int(os.environ.get("WEB_THREADS") or 8)
+# A bad value stops gunicorn with an error that names it (0 workers would serve nothing).
+workers = envint("WEB_WORKERS", _cores(), minimum=1)
+threads = envint("WEB_THREADS", 8, minimum=1)
 worker_class = "gthread"
 # Tracking calls come in bursts from many senders: queue them rather than refuse them.
 backlog = 2048

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.core.exceptions import ImproperlyConfigured
 
 from bench.stack import gunicorn_defaults
 
@@ -51,25 +52,46 @@ def test_an_empty_variable_means_the_default(settings):
     assert (loaded["workers"], loaded["threads"]) == (len(os.sched_getaffinity(0)), 8)
 
 
+@pytest.mark.parametrize(
+    ("name", "value"), [("WEB_WORKERS", "0"), ("WEB_WORKERS", "four"), ("WEB_THREADS", "-1")]
+)
+def test_a_bad_size_is_refused_by_name(settings, name, value):
+    with pytest.raises(
+        ImproperlyConfigured, match=rf"^{name}='{value}': expected an integer of at least 1$"
+    ):
+        settings(**{name: value})
+
+
 def test_the_benchmark_serves_with_the_same_settings(settings):
     loaded = settings()
     assert gunicorn_defaults() == (loaded["workers"], loaded["threads"])
 
 
-def test_gunicorn_reads_it():
-    # gunicorn itself resolves the file (and loads an app): a misspelt setting would fail here.
-    env = {k: v for k, v in os.environ.items() if k not in ("WEB_WORKERS", "WEB_THREADS")}
+def _gunicorn(**env: str) -> subprocess.CompletedProcess:
+    """gunicorn's own reading of the file (it loads an app too), with these variables set."""
+    base = {k: v for k, v in os.environ.items() if k not in ("WEB_WORKERS", "WEB_THREADS")}
     command = [sys.executable, "-m", "gunicorn", "--config", str(CONFIG), "--print-config"]
-    result = subprocess.run(
+    return subprocess.run(
         [*command, "bench.floors:app"],
         cwd=ROOT,
-        env={**env, "WEB_THREADS": "5"},
+        env={**base, **env},
         capture_output=True,
         text=True,
         timeout=120,
         check=False,
     )
+
+
+def test_gunicorn_reads_it():
+    # A misspelt setting would fail here.
+    result = _gunicorn(WEB_THREADS="5")
     assert result.returncode == 0, result.stderr
     assert re.search(r"^threads\s*=\s*5$", result.stdout, re.MULTILINE), result.stdout
     assert re.search(r"^max_requests\s*=\s*100000$", result.stdout, re.MULTILINE)
     assert re.search(r"^backlog\s*=\s*2048$", result.stdout, re.MULTILINE)
+
+
+def test_gunicorn_stops_on_a_bad_size():
+    result = _gunicorn(WEB_WORKERS="0")
+    assert result.returncode != 0
+    assert "WEB_WORKERS='0': expected an integer of at least 1" in result.stdout + result.stderr
